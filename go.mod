@@ -1,0 +1,3 @@
+module github.com/wharfhq/wharf
+
+go 1.26.8
