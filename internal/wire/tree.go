@@ -279,3 +279,6 @@ func toTree(v reflect.Value) any {
 	}
 	return nil
 }
+
+// Empty is the input or output of an operation that has none.
+type Empty struct{}

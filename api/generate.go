@@ -1,0 +1,8 @@
+// Package api holds Wharf's wire contracts: the AWS service models
+// (api/models) and the Go types generated from them (api/<service>api).
+// Regenerate with `go generate ./api/`.
+package api
+
+//go:generate go run ../internal/tools/apigen -service sts -package stsapi -out stsapi/zz_generated.go
+//go:generate go run ../internal/tools/apigen -service iam -package iamapi -out iamapi/zz_generated.go
+//go:generate go run ../internal/tools/apigen -service cloudtrail -package cloudtrailapi -out cloudtrailapi/zz_generated.go
