@@ -36,3 +36,24 @@ func Message(err error) string {
 	}
 	return err.Error()
 }
+
+// Mapping connects a domain error kind to the AWS error code (the model's
+// error shape name, e.g. "NoSuchEntityException") it is answered with.
+type Mapping struct {
+	Kind error
+	Code string
+}
+
+// Table is a service's error table: the one place where its domain errors
+// become AWS error codes. The edge consults it for every failed call.
+type Table []Mapping
+
+// Lookup returns the code of the first mapping whose kind err is.
+func (t Table) Lookup(err error) (string, bool) {
+	for _, m := range t {
+		if errors.Is(err, m.Kind) {
+			return m.Code, true
+		}
+	}
+	return "", false
+}
