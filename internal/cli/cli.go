@@ -1,0 +1,170 @@
+// Package cli is the wharf command line: it parses arguments, builds
+// configurations and calls the packages that do the work.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/wharfhq/wharf/internal/server"
+)
+
+// Version is set at build time with -ldflags "-X github.com/wharfhq/wharf/internal/cli.Version=…".
+var Version = "dev"
+
+const usage = `Wharf — a self-hosted Amazon ECR and Amazon ECS in one binary.
+
+Usage:
+  wharf <command> [flags]
+
+Commands:
+  up        Run Wharf on this machine: every AWS API, the registry and
+            managed capacity, on one listener.
+  version   Print the version.
+  help      Show help for a command: wharf help up
+
+Quick start:
+  wharf up --data-dir ./wharf-data
+  export AWS_SHARED_CREDENTIALS_FILE=./wharf-data/credentials
+  export AWS_CONFIG_FILE=./wharf-data/config
+  aws --endpoint-url http://127.0.0.1:4566 sts get-caller-identity
+`
+
+// Main runs the command line and returns the process exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "up":
+		return up(args[1:], stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintf(stdout, "wharf %s (%s)\n", Version, goVersion())
+		return 0
+	case "help", "-h", "--help":
+		if len(args) > 1 && args[1] == "up" {
+			return up([]string{"-h"}, stdout, stderr)
+		}
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "wharf: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}
+
+func goVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		return bi.GoVersion
+	}
+	return "unknown Go"
+}
+
+const upUsage = `Usage: wharf up [flags]
+
+Runs Wharf on this machine with embedded defaults: every AWS API (IAM, STS,
+CloudTrail, and the services added as Wharf grows) and the registry, on one
+listener. All state lives in --data-dir.
+
+On first start Wharf creates an account and an administrator access key and
+writes them to DATA-DIR/credentials and DATA-DIR/config (the AWS shared
+files format, profile "default"), so any AWS client can use them:
+
+  export AWS_SHARED_CREDENTIALS_FILE=DATA-DIR/credentials
+  export AWS_CONFIG_FILE=DATA-DIR/config
+  aws --endpoint-url http://127.0.0.1:4566 sts get-caller-identity
+
+Environment:
+  WHARF_ROOT_ACCESS_KEY_ID, WHARF_ROOT_SECRET_ACCESS_KEY
+        use this administrator key instead of a generated one
+
+Flags:
+`
+
+func up(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("up", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := server.Config{}
+	fs.StringVar(&cfg.DataDir, "data-dir", defaultDataDir(), "directory holding all of Wharf's state")
+	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:4566", "address (HOST:PORT) of the one listener serving every API and the registry")
+	fs.StringVar(&cfg.PublicHost, "public-host", "", "host[:port] clients use to reach Wharf, used in repository URIs (default: the listen address)")
+	fs.StringVar(&cfg.Region, "region", "us-east-1", "default region written to DATA-DIR/config")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), upUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "wharf up: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "wharf up: --log-level: %v\n", err)
+		return 2
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	cfg.RootAccessKeyID = os.Getenv("WHARF_ROOT_ACCESS_KEY_ID")
+	cfg.RootSecretAccessKey = os.Getenv("WHARF_ROOT_SECRET_ACCESS_KEY")
+	cfg.Version = Version
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "wharf up: %v\n", err)
+		return 2
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := server.Start(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "wharf up: %v\n", err)
+		return 1
+	}
+	printWelcome(stdout, srv)
+	<-ctx.Done()
+	stop()
+	fmt.Fprintln(stderr, "wharf: shutting down (press Ctrl-C again to force)")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Stop(shutdownCtx); err != nil {
+		fmt.Fprintf(stderr, "wharf: shutdown: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func defaultDataDir() string {
+	if d := os.Getenv("WHARF_DATA_DIR"); d != "" {
+		return d
+	}
+	return "wharf-data"
+}
+
+func printWelcome(w io.Writer, srv *server.Server) {
+	info := srv.Info()
+	var b strings.Builder
+	fmt.Fprintf(&b, "Wharf %s is up on http://%s\n", Version, info.Addr)
+	fmt.Fprintf(&b, "  account      %s\n", info.Account)
+	fmt.Fprintf(&b, "  credentials  %s (profile default)\n", info.CredentialsFile)
+	fmt.Fprintf(&b, "  config       %s (region %s)\n\n", info.ConfigFile, info.Region)
+	fmt.Fprintf(&b, "Use it with the aws CLI:\n")
+	fmt.Fprintf(&b, "  export AWS_SHARED_CREDENTIALS_FILE=%s AWS_CONFIG_FILE=%s\n", info.CredentialsFile, info.ConfigFile)
+	fmt.Fprintf(&b, "  aws --endpoint-url http://%s sts get-caller-identity\n", info.Addr)
+	fmt.Fprint(w, b.String())
+}

@@ -1,0 +1,62 @@
+package edge
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/wharfhq/wharf/internal/protocol"
+	"github.com/wharfhq/wharf/internal/sigv4"
+)
+
+// authCodes names SigV4 failures the way each protocol family does.
+var authCodes = map[sigv4.Kind][2]string{ // {JSON/CBOR, query}
+	sigv4.MissingAuth:         {"MissingAuthenticationTokenException", "MissingAuthenticationToken"},
+	sigv4.IncompleteSignature: {"IncompleteSignatureException", "IncompleteSignature"},
+	sigv4.InvalidSignature:    {"InvalidSignatureException", "SignatureDoesNotMatch"},
+	sigv4.UnknownClientToken:  {"UnrecognizedClientException", "InvalidClientTokenId"},
+	sigv4.ExpiredToken:        {"ExpiredTokenException", "ExpiredToken"},
+	sigv4.RequestExpired:      {"InvalidSignatureException", "RequestExpired"},
+}
+
+func (e *Edge) authError(proto string, err error) *protocol.APIError {
+	var se *sigv4.Error
+	if !errors.As(err, &se) {
+		e.cfg.Logger.Error("verify signature", "err", err)
+		return internalError(proto)
+	}
+	codes, ok := authCodes[se.Kind]
+	if !ok {
+		codes = authCodes[sigv4.InvalidSignature]
+	}
+	code := codes[0]
+	if proto == protoQuery {
+		code = codes[1]
+	}
+	status := http.StatusForbidden
+	if se.Kind == sigv4.IncompleteSignature {
+		status = http.StatusBadRequest
+	}
+	return &protocol.APIError{Code: code, Message: se.Message, Status: status, Sender: true}
+}
+
+func unknownOperation(proto, msg string) *protocol.APIError {
+	if proto == protoQuery {
+		return &protocol.APIError{Code: "InvalidAction", Message: msg, Status: http.StatusBadRequest, Sender: true}
+	}
+	return &protocol.APIError{Code: "UnknownOperationException", Message: msg, Status: http.StatusBadRequest, Sender: true}
+}
+
+func serializationError(proto, msg string) *protocol.APIError {
+	if proto == protoQuery {
+		return &protocol.APIError{Code: "MalformedQueryString", Message: msg, Status: http.StatusBadRequest, Sender: true}
+	}
+	return &protocol.APIError{Code: "SerializationException", Message: msg, Status: http.StatusBadRequest, Sender: true}
+}
+
+func internalError(proto string) *protocol.APIError {
+	code := "InternalFailure"
+	if proto != protoQuery {
+		code = "InternalFailure"
+	}
+	return &protocol.APIError{Code: code, Message: "We encountered an internal error. Please try again.", Status: http.StatusInternalServerError}
+}

@@ -1,0 +1,78 @@
+// Package server assembles Wharf: it opens the state store, bootstraps the
+// account, builds every service and serves them on one listener. The
+// command line (internal/cli) and tests start it the same way:
+//
+//	srv, err := server.Start(ctx, server.Config{DataDir: dir, Listen: "127.0.0.1:0"})
+//	defer srv.Stop(ctx)
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/wharfhq/wharf/internal/tenancy"
+)
+
+// Config is everything a Wharf server needs to start.
+type Config struct {
+	// DataDir holds all state: the database, blobs, credentials and config.
+	DataDir string
+	// Listen is the HOST:PORT of the one listener (":0" picks a free port).
+	Listen string
+	// PublicHost is the host[:port] clients reach Wharf at (repository
+	// URIs); empty means the listen address.
+	PublicHost string
+	// Region is the default region written to DataDir/config.
+	Region string
+	// RootAccessKeyID and RootSecretAccessKey, when set, are the account's
+	// administrator key instead of a generated one.
+	RootAccessKeyID     string
+	RootSecretAccessKey string
+	// AuditRetention is how long audit events are kept (default 90 days).
+	AuditRetention time.Duration
+	// Logger receives structured logs (default: discard).
+	Logger *slog.Logger
+	// Version is reported in logs.
+	Version string
+	// Now is the clock (default time.Now); tests may replace it.
+	Now func() time.Time
+}
+
+// Validate checks the configuration and fills in defaults.
+func (c *Config) Validate() error {
+	var problems []error
+	if c.DataDir == "" {
+		problems = append(problems, errors.New("--data-dir is required"))
+	}
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:4566"
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		problems = append(problems, fmt.Errorf("--listen %q is not HOST:PORT: %w", c.Listen, err))
+	}
+	if c.Region == "" {
+		c.Region = "us-east-1"
+	}
+	if !tenancy.ValidRegion(c.Region) {
+		problems = append(problems, fmt.Errorf("--region %q is not a region name like us-east-1", c.Region))
+	}
+	if (c.RootAccessKeyID == "") != (c.RootSecretAccessKey == "") {
+		problems = append(problems, errors.New("set both WHARF_ROOT_ACCESS_KEY_ID and WHARF_ROOT_SECRET_ACCESS_KEY, or neither"))
+	}
+	if c.RootAccessKeyID != "" && (len(c.RootAccessKeyID) < 16 || len(c.RootAccessKeyID) > 128) {
+		problems = append(problems, errors.New("WHARF_ROOT_ACCESS_KEY_ID must be 16 to 128 characters"))
+	}
+	if c.AuditRetention == 0 {
+		c.AuditRetention = 90 * 24 * time.Hour
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return errors.Join(problems...)
+}

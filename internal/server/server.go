@@ -1,0 +1,169 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/wharfhq/wharf/api/cloudtrailapi"
+	"github.com/wharfhq/wharf/api/iamapi"
+	"github.com/wharfhq/wharf/api/models"
+	"github.com/wharfhq/wharf/api/stsapi"
+	"github.com/wharfhq/wharf/internal/audit"
+	"github.com/wharfhq/wharf/internal/edge"
+	"github.com/wharfhq/wharf/internal/iam"
+	"github.com/wharfhq/wharf/internal/store/sqlite"
+	"github.com/wharfhq/wharf/internal/sts"
+)
+
+// Info is what a running server tells its user.
+type Info struct {
+	Addr            string // the address the listener is bound to
+	Account         string
+	AccessKeyID     string
+	SecretAccessKey string
+	Region          string
+	CredentialsFile string
+	ConfigFile      string
+}
+
+// Server is a running Wharf.
+type Server struct {
+	cfg      Config
+	info     Info
+	http     *http.Server
+	store    *sqlite.Store
+	audit    *audit.Recorder
+	serveErr chan error
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// Start validates cfg, opens the state, binds the listener and serves until
+// Stop. It returns once the server answers /healthz.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	st, err := sqlite.Open(filepath.Join(cfg.DataDir, "wharf.db"))
+	if err != nil {
+		return nil, fmt.Errorf("open state store: %w", err)
+	}
+	s := &Server{cfg: cfg, store: st, serveErr: make(chan error, 1)}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = st.Close()
+		}
+	}()
+
+	acct, created, err := iam.Bootstrap(ctx, st, iam.BootstrapOptions{AccessKeyID: cfg.RootAccessKeyID, SecretAccessKey: cfg.RootSecretAccessKey})
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap account: %w", err)
+	}
+	if created {
+		log.Info("created account", "account", acct.ID, "access_key_id", acct.RootAccessKeyID)
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w (is another wharf running? choose another --listen)", cfg.Listen, err)
+	}
+	addr := ln.Addr().String()
+	credPath, confPath, err := writeSharedFiles(cfg.DataDir, acct.RootAccessKeyID, acct.RootSecretAccessKey, cfg.Region, "http://"+addr)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("write credentials: %w", err)
+	}
+	s.info = Info{Addr: addr, Account: acct.ID, AccessKeyID: acct.RootAccessKeyID, SecretAccessKey: acct.RootSecretAccessKey,
+		Region: cfg.Region, CredentialsFile: credPath, ConfigFile: confPath}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	s.audit = audit.New(st, audit.Options{Retention: cfg.AuditRetention, Now: cfg.Now, Logger: log})
+	s.audit.Start(context.WithoutCancel(ctx))
+
+	iamSvc := iam.New(st, iam.Options{Now: cfg.Now})
+	stsSvc := sts.New(st, iamSvc, sts.Options{Now: cfg.Now})
+	auditSvc := audit.NewService(st, audit.ServiceOptions{Now: cfg.Now})
+
+	api, err := edge.New(edge.Config{
+		Services: []*edge.Service{
+			{Model: models.MustLoad(iamapi.ModelName), Handlers: iamapi.Handlers(iamSvc), Errors: iam.ErrorTable,
+				ValidationCode: "ValidationError", Resource: iam.ResourceARN},
+			{Model: models.MustLoad(stsapi.ModelName), Handlers: stsapi.Handlers(stsSvc), Errors: sts.ErrorTable,
+				ValidationCode: "ValidationError", Public: map[string]bool{"GetCallerIdentity": true}},
+			{Model: models.MustLoad(cloudtrailapi.ModelName), Handlers: cloudtrailapi.Handlers(auditSvc), Errors: audit.ErrorTable,
+				ValidationCode: "ValidationException"},
+		},
+		Credentials:  iamSvc,
+		Authorizer:   iamSvc,
+		AccessDenied: iam.ErrAccessDenied,
+		Audit:        s.audit,
+		Metrics:      edge.NewMetrics(reg),
+		Logger:       log,
+		Now:          cfg.Now,
+	})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", api)
+
+	s.http = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       5 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	go func() { s.serveErr <- s.http.Serve(ln) }()
+	log.Info("wharf is up", "addr", addr, "account", acct.ID, "data_dir", cfg.DataDir, "version", cfg.Version)
+	ok = true
+	return s, nil
+}
+
+// Info describes the running server.
+func (s *Server) Info() Info { return s.info }
+
+// Stop shuts the listener down gracefully (in-flight requests finish), stops
+// the background loops and closes the state store.
+func (s *Server) Stop(ctx context.Context) error {
+	s.stopOnce.Do(func() {
+		var errsList []error
+		if err := s.http.Shutdown(ctx); err != nil {
+			errsList = append(errsList, err)
+		}
+		if err := <-s.serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errsList = append(errsList, err)
+		}
+		s.audit.Stop()
+		if err := s.store.Close(); err != nil {
+			errsList = append(errsList, err)
+		}
+		s.stopErr = errors.Join(errsList...)
+	})
+	return s.stopErr
+}
