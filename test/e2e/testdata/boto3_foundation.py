@@ -1,0 +1,83 @@
+"""Drives a running Wharf with Debian's python3-boto3.
+
+Usage: boto3_foundation.py ENDPOINT  (credentials from the shared files)
+"""
+import json
+import sys
+
+import boto3
+import botocore.exceptions
+
+endpoint = sys.argv[1]
+session = boto3.session.Session()
+
+
+def client(name, **kw):
+    return session.client(name, endpoint_url=endpoint, region_name="us-east-1", **kw)
+
+
+def expect_error(code, fn, *args, **kwargs):
+    try:
+        fn(*args, **kwargs)
+    except botocore.exceptions.ClientError as e:
+        got = e.response["Error"]["Code"]
+        assert got == code, f"want {code}, got {got}: {e}"
+        return e
+    raise AssertionError(f"want {code}, call succeeded")
+
+
+sts = client("sts")
+ident = sts.get_caller_identity()
+account = ident["Account"]
+assert ident["Arn"] == f"arn:aws:iam::{account}:root", ident
+
+iam = client("iam")
+iam.create_user(UserName="py-user", Tags=[{"Key": "team", "Value": "platform"}])
+key = iam.create_access_key(UserName="py-user")["AccessKey"]
+users = iam.list_users()["Users"]
+assert any(u["UserName"] == "py-user" for u in users), users
+
+user_session = boto3.session.Session(
+    aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]
+)
+user_iam = user_session.client("iam", endpoint_url=endpoint, region_name="us-east-1")
+expect_error("AccessDenied", user_iam.list_users)
+
+policy = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "iam:List*", "Resource": "*"}],
+}
+arn = iam.create_policy(PolicyName="lister", PolicyDocument=json.dumps(policy))["Policy"]["Arn"]
+iam.attach_user_policy(UserName="py-user", PolicyArn=arn)
+assert user_iam.list_users()["Users"], "list_users after attach"
+
+# Role assumption with a trust policy.
+trust = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "sts:AssumeRole"}
+    ],
+}
+role = iam.create_role(RoleName="py-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+creds = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="py")["Credentials"]
+role_sts = boto3.session.Session(
+    aws_access_key_id=creds["AccessKeyId"],
+    aws_secret_access_key=creds["SecretAccessKey"],
+    aws_session_token=creds["SessionToken"],
+).client("sts", endpoint_url=endpoint, region_name="us-east-1")
+who = role_sts.get_caller_identity()
+assert who["Arn"] == f"arn:aws:sts::{account}:assumed-role/py-role/py", who
+
+# Errors the AWS way.
+expect_error("NoSuchEntity", iam.get_user, UserName="nobody")
+expect_error("EntityAlreadyExists", iam.create_user, UserName="py-user")
+bad = boto3.session.Session(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key="nope")
+expect_error("SignatureDoesNotMatch", bad.client("sts", endpoint_url=endpoint, region_name="us-east-1").get_caller_identity)
+expect_error("ValidationError", iam.create_user, UserName="")
+
+# CloudTrail over JSON.
+ct = client("cloudtrail")
+events = ct.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "CreateRole"}])["Events"]
+assert events and events[0]["EventName"] == "CreateRole", events
+
+print("boto3 foundation: ok")
