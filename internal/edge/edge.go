@@ -144,13 +144,16 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// Authenticate: the signature covers the bytes as sent (compressed).
 	res, err := e.verifier.Verify(r.Context(), r, raw)
+	if err == nil {
+		err = res.CheckService(c.svc.Model.Metadata.SigningService())
+	}
 	if err != nil {
-		e.fail(w, r, c, e.authError(c.proto, err))
+		e.fail(w, r, c, e.authError(r, c.proto, err))
 		return
 	}
 	p, _ := res.Credential.Subject.(*principal.Principal)
 	if p == nil {
-		e.fail(w, r, c, internalError(c.proto))
+		e.fail(w, r, c, internalError())
 		return
 	}
 	c.principal, c.region = p, res.Region
@@ -198,7 +201,7 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			e.cfg.Logger.Error("authorize", "err", err, "request_id", c.requestID)
-			e.fail(w, r, c, internalError(c.proto))
+			e.fail(w, r, c, internalError())
 			return
 		}
 	}
@@ -243,7 +246,7 @@ func (e *Edge) translate(c *call, err error) *protocol.APIError {
 		return ae
 	}
 	e.cfg.Logger.Error("unmapped service error", "service", c.svc.Model.Metadata.ServiceID, "operation", c.opName, "err", err, "request_id", c.requestID)
-	return internalError(c.proto)
+	return internalError()
 }
 
 func (e *Edge) fail(w http.ResponseWriter, r *http.Request, c *call, ae *protocol.APIError) {

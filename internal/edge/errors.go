@@ -15,10 +15,13 @@ var authCodes = map[sigv4.Kind][2]string{ // {JSON/CBOR, query}
 	sigv4.InvalidSignature:    {"InvalidSignatureException", "SignatureDoesNotMatch"},
 	sigv4.UnknownClientToken:  {"UnrecognizedClientException", "InvalidClientTokenId"},
 	sigv4.ExpiredToken:        {"ExpiredTokenException", "ExpiredToken"},
-	sigv4.RequestExpired:      {"InvalidSignatureException", "RequestExpired"},
+	// Clock skew is reported as a signature mismatch ("Signature expired: …"),
+	// as AWS does, so SDKs correct their clock and retry; an expired
+	// presigned URL is RequestExpired on query services (see authError).
+	sigv4.RequestExpired: {"InvalidSignatureException", "SignatureDoesNotMatch"},
 }
 
-func (e *Edge) authError(proto string, err error) *protocol.APIError {
+func (e *Edge) authError(r *http.Request, proto string, err error) *protocol.APIError {
 	var se *sigv4.Error
 	if !errors.As(err, &se) {
 		e.cfg.Logger.Error("verify signature", "err", err)
@@ -33,8 +36,13 @@ func (e *Edge) authError(proto string, err error) *protocol.APIError {
 		code = codes[1]
 	}
 	status := http.StatusForbidden
-	if se.Kind == sigv4.IncompleteSignature {
+	switch {
+	case se.Kind == sigv4.IncompleteSignature:
 		status = http.StatusBadRequest
+	case se.Kind == sigv4.RequestExpired && proto == protoQuery && r.URL.Query().Has("X-Amz-Signature"):
+		code, status = "RequestExpired", http.StatusBadRequest
+	case se.Kind == sigv4.MissingAuth && proto != protoQuery:
+		return &protocol.APIError{Code: code, Message: "Missing Authentication Token", Status: status, Sender: true}
 	}
 	return &protocol.APIError{Code: code, Message: se.Message, Status: status, Sender: true}
 }
@@ -53,10 +61,6 @@ func serializationError(proto, msg string) *protocol.APIError {
 	return &protocol.APIError{Code: "SerializationException", Message: msg, Status: http.StatusBadRequest, Sender: true}
 }
 
-func internalError(proto string) *protocol.APIError {
-	code := "InternalFailure"
-	if proto != protoQuery {
-		code = "InternalFailure"
-	}
-	return &protocol.APIError{Code: code, Message: "We encountered an internal error. Please try again.", Status: http.StatusInternalServerError}
+func internalError() *protocol.APIError {
+	return &protocol.APIError{Code: "InternalFailure", Message: "We encountered an internal error. Please try again.", Status: http.StatusInternalServerError}
 }

@@ -130,7 +130,7 @@ func TestSignatureErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	body = readAll(t, resp)
-	if resp.StatusCode != 403 || !strings.Contains(body, "<Code>RequestExpired</Code>") {
+	if resp.StatusCode != 400 || !strings.Contains(body, "<Code>RequestExpired</Code>") {
 		t.Fatalf("expired presign: %d %s", resp.StatusCode, body)
 	}
 	// The same URL freshly presigned works.
