@@ -17,7 +17,7 @@ import (
 // holder is a kind of IAM identity that policies are attached to or
 // embedded in: users, groups and roles share the same operations.
 type holder struct {
-	kind         string                                  // user, group, role
+	kind         string                                         // user, group, role
 	load         func(tx store.Tx, name string) (string, error) // the name as created, or NoSuchEntity
 	attachPrefix func(string) string
 	policyPrefix func(string) string
