@@ -48,7 +48,7 @@ type env struct {
 	root  context.Context // acting as the account root
 }
 
-func openStore(t *testing.T, dir string) store.Store {
+func openStore(t testing.TB, dir string) store.Store {
 	t.Helper()
 	st, err := sqlite.Open(filepath.Join(dir, "wharf.db"))
 	if err != nil {
