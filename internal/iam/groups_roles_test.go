@@ -48,7 +48,10 @@ func TestGroups(t *testing.T) {
 
 	must(e.svc.PutGroupPolicy(e.root, &iamapi.PutGroupPolicyRequest{GroupName: ptr.To("ops"), PolicyName: ptr.To("p"), PolicyDocument: ptr.To(allowAll)}))(t)
 	must(e.svc.AttachGroupPolicy(e.root, &iamapi.AttachGroupPolicyRequest{GroupName: ptr.To("ops"), PolicyArn: ptr.To(awsPolicyPrefix + "ReadOnlyAccess")}))(t)
-	del := func() error { _, err := e.svc.DeleteGroup(e.root, &iamapi.DeleteGroupRequest{GroupName: ptr.To("ops")}); return err }
+	del := func() error {
+		_, err := e.svc.DeleteGroup(e.root, &iamapi.DeleteGroupRequest{GroupName: ptr.To("ops")})
+		return err
+	}
 	wantErr(t, del(), ErrDeleteConflict, "Cannot delete entity, must remove users from group first.")
 	for _, u := range []string{"kim", "lee"} {
 		must(e.svc.RemoveUserFromGroup(e.root, &iamapi.RemoveUserFromGroupRequest{GroupName: ptr.To("ops"), UserName: ptr.To(u)}))(t)
@@ -162,7 +165,10 @@ func TestRoles(t *testing.T) {
 	// Delete after removing its policies.
 	must(e.svc.PutRolePolicy(e.root, &iamapi.PutRolePolicyRequest{RoleName: ptr.To("task"), PolicyName: ptr.To("p"), PolicyDocument: ptr.To(allowAll)}))(t)
 	must(e.svc.AttachRolePolicy(e.root, &iamapi.AttachRolePolicyRequest{RoleName: ptr.To("task"), PolicyArn: ptr.To(awsPolicyPrefix + "AmazonECS_FullAccess")}))(t)
-	del := func() error { _, err := e.svc.DeleteRole(e.root, &iamapi.DeleteRoleRequest{RoleName: ptr.To("task")}); return err }
+	del := func() error {
+		_, err := e.svc.DeleteRole(e.root, &iamapi.DeleteRoleRequest{RoleName: ptr.To("task")})
+		return err
+	}
 	wantErr(t, del(), ErrDeleteConflict, "Cannot delete entity, must delete policies first.")
 	must(e.svc.DeleteRolePolicy(e.root, &iamapi.DeleteRolePolicyRequest{RoleName: ptr.To("task"), PolicyName: ptr.To("p")}))(t)
 	wantErr(t, del(), ErrDeleteConflict, "Cannot delete entity, must detach all policies first.")

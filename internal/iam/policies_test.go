@@ -84,7 +84,10 @@ func TestManagedPolicyVersions(t *testing.T) {
 	if c := *must(e.svc.GetPolicy(e.root, &iamapi.GetPolicyRequest{PolicyArn: ptr.To(arn)}))(t).Policy.AttachmentCount; c != 1 {
 		t.Fatalf("AttachmentCount = %d", c)
 	}
-	del := func() error { _, err := e.svc.DeletePolicy(e.root, &iamapi.DeletePolicyRequest{PolicyArn: ptr.To(arn)}); return err }
+	del := func() error {
+		_, err := e.svc.DeletePolicy(e.root, &iamapi.DeletePolicyRequest{PolicyArn: ptr.To(arn)})
+		return err
+	}
 	wantErr(t, del(), ErrDeleteConflict, "Cannot delete a policy attached to entities.")
 	must(e.svc.DetachUserPolicy(e.root, &iamapi.DetachUserPolicyRequest{UserName: ptr.To("nina"), PolicyArn: ptr.To(arn)}))(t)
 	wantErr(t, del(), ErrDeleteConflict, "")
@@ -112,7 +115,10 @@ func TestAWSManagedPolicies(t *testing.T) {
 		t.Fatalf("document = %s", decode(t, v.PolicyVersion.Document))
 	}
 	for _, call := range []func() error{
-		func() error { _, err := e.svc.DeletePolicy(e.root, &iamapi.DeletePolicyRequest{PolicyArn: ptr.To(admin)}); return err },
+		func() error {
+			_, err := e.svc.DeletePolicy(e.root, &iamapi.DeletePolicyRequest{PolicyArn: ptr.To(admin)})
+			return err
+		},
 		func() error {
 			_, err := e.svc.CreatePolicyVersion(e.root, &iamapi.CreatePolicyVersionRequest{PolicyArn: ptr.To(admin), PolicyDocument: ptr.To(allowAll)})
 			return err

@@ -293,3 +293,16 @@ func (s *Service) LookupRole(ctx context.Context, name string) (Role, error) {
 	})
 	return out, err
 }
+
+// ManagedPolicyDocument returns the JSON text of the default version of a
+// managed policy (the account's or AWS's), or an error wrapping
+// ErrNoSuchEntity. STS uses it for managed session policies.
+func (s *Service) ManagedPolicyDocument(ctx context.Context, policyARN string) (string, error) {
+	var doc string
+	err := s.view(ctx, func(tx store.Tx, acct string) error {
+		m, err := resolveManaged(tx, acct, policyARN)
+		doc = m.Rec.defaultDocument()
+		return err
+	})
+	return doc, err
+}
