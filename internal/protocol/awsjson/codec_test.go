@@ -280,3 +280,18 @@ func TestQueryCompatibleCloudWatch(t *testing.T) {
 		t.Errorf("tree differs: %s", protocoltest.Diff(want, tree))
 	}
 }
+
+// TestRoundTripAllModels sends random inputs of every operation of every
+// awsJson service through encode → DecodeInput.
+func TestRoundTripAllModels(t *testing.T) {
+	for _, svc := range []string{"ecs", "ecr", "ecr-public", "logs", "cloudwatch", "application-autoscaling",
+		"servicediscovery", "secretsmanager", "ssm", "events", "cloudtrail", "kms"} {
+		t.Run(svc, func(t *testing.T) {
+			m := models.MustLoad(svc)
+			if !m.Metadata.HasProtocol("json") {
+				t.Fatalf("%s does not speak awsJson", svc)
+			}
+			protocoltest.RoundTrip(t, codec, m, protocoltest.EchoRequest(codec), 4, protocoltest.TreeOptions{})
+		})
+	}
+}

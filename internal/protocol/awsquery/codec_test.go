@@ -262,3 +262,17 @@ func wellFormed(t *testing.T, s string) {
 		}
 	}
 }
+
+// TestRoundTripAllModels sends random inputs of every operation of every
+// awsQuery service through the query serialization rules → DecodeInput.
+func TestRoundTripAllModels(t *testing.T) {
+	for _, svc := range []string{"iam", "sts", "elbv2", "cloudwatch"} {
+		t.Run(svc, func(t *testing.T) {
+			m := models.MustLoad(svc)
+			protocoltest.RoundTrip(t, codec, m, protocoltest.QueryRequest, 4, protocoltest.TreeOptions{NoDocuments: true})
+		})
+	}
+	t.Run("rules", func(t *testing.T) {
+		protocoltest.RoundTrip(t, codec, mustParse(t, testModel), protocoltest.QueryRequest, 200, protocoltest.TreeOptions{NoDocuments: true})
+	})
+}

@@ -1,18 +1,12 @@
 package awsquery_test
 
 import (
-	"encoding/base64"
 	"errors"
-	"math"
 	"net/http"
-	"net/url"
-	"sort"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/wharfhq/wharf/api/models"
-	"github.com/wharfhq/wharf/internal/awsmodel"
 	"github.com/wharfhq/wharf/internal/protocol"
 	"github.com/wharfhq/wharf/internal/protocol/protocoltest"
 )
@@ -46,107 +40,15 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
-		vals := url.Values{}
-		encodeStruct(vals, "", op.Input.Shape, tree)
-		again, err := codec.DecodeInput(m, op, r, []byte(vals.Encode()))
+		r2, params := protocoltest.QueryRequest(m, op, tree)
+		again, err := codec.DecodeInput(m, op, r2, params)
 		if err != nil {
-			t.Fatalf("re-decoding %s: %v", vals.Encode(), err)
+			t.Fatalf("re-decoding %s: %v", params, err)
 		}
 		if !protocoltest.Equal(tree, again) {
-			t.Fatalf("round trip differs: %s\nparams %s", protocoltest.Diff(tree, again), vals.Encode())
+			t.Fatalf("round trip differs: %s\nparams %s", protocoltest.Diff(tree, again), params)
 		}
 	})
-}
-
-// encodeStruct writes a tree as query parameters the way clients do; the
-// fuzz test checks the decoder against it.
-func encodeStruct(vals url.Values, prefix string, s *awsmodel.Shape, m map[string]any) {
-	if len(m) == 0 && prefix != "" {
-		vals.Set(prefix[:len(prefix)-1], "")
-	}
-	for name, v := range m {
-		ref := s.Members[name]
-		key := name
-		switch {
-		case ref.QueryName != "":
-			key = ref.QueryName
-		case ref.LocationName != "":
-			key = ref.LocationName
-		}
-		encodeValue(vals, prefix+key, ref, v)
-	}
-}
-
-func encodeValue(vals url.Values, key string, ref *awsmodel.Ref, v any) {
-	s := ref.Shape
-	switch x := v.(type) {
-	case map[string]any:
-		if s.Type == awsmodel.Structure {
-			encodeStruct(vals, key+".", s, x)
-			return
-		}
-		if len(x) == 0 {
-			vals.Set(key, "")
-			return
-		}
-		entries := key + ".entry."
-		if s.Flattened {
-			entries = key + "."
-		}
-		keyName, valName := "key", "value"
-		if s.Key.LocationName != "" {
-			keyName = s.Key.LocationName
-		}
-		if s.Value.LocationName != "" {
-			valName = s.Value.LocationName
-		}
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for i, k := range keys {
-			p := entries + strconv.Itoa(i+1) + "."
-			vals.Set(p+keyName, k)
-			encodeValue(vals, p+valName, s.Value, x[k])
-		}
-	case []any:
-		if len(x) == 0 {
-			vals.Set(key, "")
-			return
-		}
-		items := key + ".member."
-		if s.Member.LocationName != "" {
-			items = key + "." + s.Member.LocationName + "."
-		}
-		if s.Flattened {
-			items = key + "."
-		}
-		for i, e := range x {
-			encodeValue(vals, items+strconv.Itoa(i+1), s.Member, e)
-		}
-	case string:
-		vals.Set(key, x)
-	case bool:
-		vals.Set(key, strconv.FormatBool(x))
-	case int64:
-		vals.Set(key, strconv.FormatInt(x, 10))
-	case float64:
-		switch {
-		case math.IsNaN(x):
-			vals.Set(key, "NaN")
-		case math.IsInf(x, 1):
-			vals.Set(key, "Infinity")
-		case math.IsInf(x, -1):
-			vals.Set(key, "-Infinity")
-		default:
-			vals.Set(key, strconv.FormatFloat(x, 'g', -1, 64))
-		}
-	case time.Time:
-		vals.Set(key, x.UTC().Format("2006-01-02T15:04:05.000Z"))
-	case []byte:
-		vals.Set(key, base64.StdEncoding.EncodeToString(x))
-	}
 }
 
 func BenchmarkDecodeEncode(b *testing.B) {

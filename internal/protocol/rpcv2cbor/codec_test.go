@@ -11,6 +11,7 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 
+	"github.com/wharfhq/wharf/api/models"
 	"github.com/wharfhq/wharf/internal/awsmodel"
 	"github.com/wharfhq/wharf/internal/protocol"
 	"github.com/wharfhq/wharf/internal/protocol/protocoltest"
@@ -229,4 +230,12 @@ func stringKeys(v any) any {
 		}
 	}
 	return v
+}
+
+// TestRoundTripAllModels sends random inputs of every CloudWatch operation
+// through encode → DecodeInput.
+func TestRoundTripAllModels(t *testing.T) {
+	m := models.MustLoad("cloudwatch")
+	protocoltest.RoundTrip(t, codec, m, protocoltest.EchoRequest(codec), 8, protocoltest.TreeOptions{})
+	protocoltest.RoundTrip(t, codec, mustParse(t), protocoltest.EchoRequest(codec), 200, protocoltest.TreeOptions{})
 }
