@@ -105,8 +105,11 @@ func Bootstrap(ctx context.Context, st store.Store, opts BootstrapOptions) (acct
 			}
 		} else {
 			var other keyRec
-			if _, err := getJSON(tx, tblAccessKeys, id, &other); err == nil && other.Principal.Account != rec.ID {
-				return fmt.Errorf("iam: access key %s belongs to another account", id)
+			_, err := getJSON(tx, tblAccessKeys, id, &other)
+			if err == nil && (other.Principal.Account != rec.ID || other.Principal.Kind != principal.Root) {
+				return fmt.Errorf("iam: access key %s is already in use by %s", id, other.Principal.ARN)
+			} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
 			}
 			k.Principal.AccessKeyID = id
 			if err := putJSON(tx, tblAccessKeys, id, &k); err != nil {

@@ -82,3 +82,13 @@ func TestBootstrap(t *testing.T) {
 		t.Fatal("an access key ID without a secret was accepted")
 	}
 }
+
+func TestBootstrapRefusesAUserKey(t *testing.T) {
+	e := newEnv(t)
+	e.createUser("wes")
+	_, p := e.asUser("wes")
+	_, _, err := Bootstrap(context.Background(), e.st, BootstrapOptions{AccessKeyID: p.AccessKeyID, SecretAccessKey: "x"})
+	if err == nil {
+		t.Fatal("a user's access key became the root key")
+	}
+}

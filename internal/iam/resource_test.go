@@ -87,3 +87,33 @@ func TestHandlers(t *testing.T) {
 		}
 	}
 }
+
+// TestThroughHandlers drives a few operations through the generated
+// handler table with value trees, as the edge does.
+func TestThroughHandlers(t *testing.T) {
+	e := newEnv(t)
+	h := iamapi.Handlers(e.svc)
+	out, err := h["CreateUser"](e.root, map[string]any{"UserName": "yan", "Tags": []any{map[string]any{"Key": "k", "Value": "v"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := out["User"].(map[string]any)
+	if u["UserName"] != "yan" || u["Arn"] != "arn:aws:iam::"+e.acct.ID+":user/yan" {
+		t.Fatalf("CreateUser tree = %v", out)
+	}
+	out, err = h["GetAccountSummary"](e.root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := out["SummaryMap"].(map[string]any); m["Users"] != int64(1) {
+		t.Fatalf("GetAccountSummary tree = %v", out)
+	}
+	out, err = h["ListUsers"](e.root, map[string]any{"MaxItems": int64(1)})
+	if err != nil || out["IsTruncated"] != false || len(out["Users"].([]any)) != 1 {
+		t.Fatalf("ListUsers tree = %v, %v", out, err)
+	}
+	_, err = h["GetUser"](e.root, map[string]any{"UserName": "nobody"})
+	if code, _ := ErrorTable.Lookup(err); code != "NoSuchEntityException" {
+		t.Fatalf("GetUser nobody: %v (%s)", err, code)
+	}
+}
