@@ -3,6 +3,7 @@ package iam
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/wharfhq/wharf/api/iamapi"
 	"github.com/wharfhq/wharf/internal/errs"
@@ -230,7 +231,7 @@ func (s *Service) GetAccessKeyLastUsed(ctx context.Context, in *iamapi.GetAccess
 	}
 	used := &iamapi.AccessKeyLastUsed{Region: ptr.To("N/A"), ServiceName: ptr.To("N/A")}
 	if t, ok := s.keys.lastUsed(id); ok {
-		used.LastUsedDate = ptr.To(t.UTC().Truncate(1e9))
+		used.LastUsedDate = ptr.To(t.UTC().Truncate(time.Second))
 	}
 	name := k.Principal.Name
 	if k.Principal.Kind == principal.Root {

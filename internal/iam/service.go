@@ -92,7 +92,7 @@ func (s *Service) update(ctx context.Context, fn func(tx store.Tx, acct string) 
 	return err
 }
 
-// now returns the current time at the second, as IAM reports times.
+// stamp returns the current time at the second, as IAM reports times.
 func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Second) }
 
 // Identifiers. IAM unique IDs are a four-letter prefix that names the kind
@@ -203,8 +203,8 @@ func validName(what, name string, max int) error {
 }
 
 // callerUserName resolves the user a name-less user operation acts on: the
-// calling IAM user. ok is false for the root user (whose keys and identity
-// some operations serve too).
+// calling IAM user, or root = true for the account root (whose identity and
+// keys some of those operations serve too). Other callers must name a user.
 func callerUserName(ctx context.Context) (name string, root bool, err error) {
 	p := principal.From(ctx)
 	switch {
