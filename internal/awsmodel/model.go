@@ -158,13 +158,15 @@ func (s *Shape) IsRequired(member string) bool { return s.required[member] }
 
 // Regexp returns the compiled pattern, or nil when the shape has none or the
 // pattern is not valid RE2 (a few AWS patterns use Java-only syntax; those
-// are not enforced).
+// are not enforced). The pattern must match the whole value, as AWS's
+// services (Java's Pattern.matches) apply it: IAM's user name pattern
+// "[\w+=,.@-]+" has no anchors yet refuses "bad name!".
 func (s *Shape) Regexp() *regexp.Regexp {
 	if s.Pattern == "" {
 		return nil
 	}
 	s.reOnce.Do(func() {
-		s.re, _ = regexp.Compile(s.Pattern)
+		s.re, _ = regexp.Compile(`^(?:` + s.Pattern + `)$`)
 	})
 	return s.re
 }

@@ -89,6 +89,12 @@ func New(cfg Config) (*Edge, error) {
 		md := s.Model.Metadata
 		if md.TargetPrefix != "" {
 			e.byTarget[md.TargetPrefix] = s
+			// Some SDKs send only the last part of a dotted prefix
+			// (aws-sdk-go-v2: "CloudTrail_20131101.LookupEvents" where
+			// botocore sends "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101…").
+			if i := strings.LastIndexByte(md.TargetPrefix, '.'); i >= 0 {
+				e.byTarget[md.TargetPrefix[i+1:]] = s
+			}
 		}
 		if md.HasProtocol("query") {
 			e.byVer[md.APIVersion] = s

@@ -25,7 +25,7 @@ func (e *Edge) authError(r *http.Request, proto string, err error) *protocol.API
 	var se *sigv4.Error
 	if !errors.As(err, &se) {
 		e.cfg.Logger.Error("verify signature", "err", err)
-		return internalError(proto)
+		return internalError()
 	}
 	codes, ok := authCodes[se.Kind]
 	if !ok {

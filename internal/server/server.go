@@ -100,15 +100,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.audit.Start(context.WithoutCancel(ctx))
 
 	iamSvc := iam.New(st, iam.Options{Now: cfg.Now})
-	stsSvc := sts.New(st, iamSvc, sts.Options{Now: cfg.Now})
+	stsSvc := sts.New(iamSvc, sts.Options{Now: cfg.Now})
 	auditSvc := audit.NewService(st, audit.ServiceOptions{Now: cfg.Now})
 
 	api, err := edge.New(edge.Config{
 		Services: []*edge.Service{
 			{Model: models.MustLoad(iamapi.ModelName), Handlers: iamapi.Handlers(iamSvc), Errors: iam.ErrorTable,
-				ValidationCode: "ValidationError", Resource: iam.ResourceARN},
+				ValidationCode: "ValidationError", Resource: iamSvc.ResourceARN},
 			{Model: models.MustLoad(stsapi.ModelName), Handlers: stsapi.Handlers(stsSvc), Errors: sts.ErrorTable,
-				ValidationCode: "ValidationError", Public: map[string]bool{"GetCallerIdentity": true}},
+				ValidationCode: "ValidationError", Resource: sts.ResourceARN, Public: map[string]bool{"GetCallerIdentity": true}},
 			{Model: models.MustLoad(cloudtrailapi.ModelName), Handlers: cloudtrailapi.Handlers(auditSvc), Errors: audit.ErrorTable,
 				ValidationCode: "ValidationException"},
 		},

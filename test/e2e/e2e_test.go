@@ -205,10 +205,17 @@ func TestAWSCLIFoundation(t *testing.T) {
 	w.awsFails(env, "ValidationError", "iam", "create-user", "--user-name", "bad name!")
 
 	// The audit trail saw it all.
-	var ev struct{ Events []struct{ EventName, Username string } }
-	w.mustAWS(env, &ev, "cloudtrail", "lookup-events", "--lookup-attributes", "AttributeKey=EventName,AttributeValue=CreateUser")
-	if len(ev.Events) < 2 {
-		t.Fatalf("lookup-events CreateUser: %+v", ev)
+	// The audit log is written in batches (every 100 ms): poll briefly.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var ev struct{ Events []struct{ EventName, Username string } }
+		w.mustAWS(env, &ev, "cloudtrail", "lookup-events", "--lookup-attributes", "AttributeKey=EventName,AttributeValue=CreateUser")
+		if len(ev.Events) >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lookup-events CreateUser: %+v", ev)
+		}
 	}
 }
 

@@ -22,15 +22,15 @@ type conn struct {
 
 // openConn takes a connection from db and prepares the first n statements
 // of queries on it, and BEGIN (as begin says), COMMIT and ROLLBACK.
-func openConn(ctx context.Context, db *sql.DB, n stmtID, begin string) (c *conn, err error) {
+func openConn(ctx context.Context, db *sql.DB, n stmtID, begin string) (_ *conn, err error) {
 	sc, err := db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c = &conn{sc: sc}
+	c := &conn{sc: sc}
 	defer func() {
 		if err != nil {
-			c.discard()
+			c.discard() // c, not the named result, which is nil by now
 		}
 	}()
 	prep := func(q string) (*sql.Stmt, error) {

@@ -4,8 +4,10 @@ Usage: boto3_foundation.py ENDPOINT  (credentials from the shared files)
 """
 import json
 import sys
+import time
 
 import boto3
+import botocore.config
 import botocore.exceptions
 
 endpoint = sys.argv[1]
@@ -73,11 +75,20 @@ expect_error("NoSuchEntity", iam.get_user, UserName="nobody")
 expect_error("EntityAlreadyExists", iam.create_user, UserName="py-user")
 bad = boto3.session.Session(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key="nope")
 expect_error("SignatureDoesNotMatch", bad.client("sts", endpoint_url=endpoint, region_name="us-east-1").get_caller_identity)
-expect_error("ValidationError", iam.create_user, UserName="")
+# botocore checks lengths itself; switch that off to see the server's check.
+raw_iam = client("iam", config=botocore.config.Config(parameter_validation=False))
+err = expect_error("ValidationError", raw_iam.create_user, UserName="")
+assert "Member must have length greater than or equal to 1" in str(err), err
 
 # CloudTrail over JSON.
 ct = client("cloudtrail")
-events = ct.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "CreateRole"}])["Events"]
+# The audit log is written in batches: poll for a few seconds.
+deadline = time.time() + 10
+while True:
+    events = ct.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "CreateRole"}])["Events"]
+    if events or time.time() > deadline:
+        break
+    time.sleep(0.1)
 assert events and events[0]["EventName"] == "CreateRole", events
 
 print("boto3 foundation: ok")
