@@ -175,7 +175,9 @@ func TestAWSCLIFoundation(t *testing.T) {
 	}
 
 	w.mustAWS(env, nil, "iam", "create-user", "--user-name", "ci-bot")
-	var key struct{ AccessKey struct{ AccessKeyId, SecretAccessKey string } }
+	var key struct {
+		AccessKey struct{ AccessKeyId, SecretAccessKey string }
+	}
 	w.mustAWS(env, &key, "iam", "create-access-key", "--user-name", "ci-bot")
 	bot := []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "AWS_ACCESS_KEY_ID=" + key.AccessKey.AccessKeyId,
 		"AWS_SECRET_ACCESS_KEY=" + key.AccessKey.SecretAccessKey, "AWS_DEFAULT_REGION=us-east-1", "AWS_PAGER="}
@@ -208,7 +210,9 @@ func TestAWSCLIFoundation(t *testing.T) {
 	// The audit log is written in batches (every 100 ms): poll briefly.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		var ev struct{ Events []struct{ EventName, Username string } }
+		var ev struct {
+			Events []struct{ EventName, Username string }
+		}
 		w.mustAWS(env, &ev, "cloudtrail", "lookup-events", "--lookup-attributes", "AttributeKey=EventName,AttributeValue=CreateUser")
 		if len(ev.Events) >= 2 {
 			break

@@ -4,20 +4,24 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"math"
 	"strconv"
 	"strings"
+	"testing"
 
+	"github.com/wharfhq/wharf/api/models"
 	"github.com/wharfhq/wharf/internal/awsmodel"
 	"github.com/wharfhq/wharf/internal/protocol"
+	"github.com/wharfhq/wharf/internal/protocol/protocoltest"
 )
 
-// decodeBody parses body into a value tree of shape s. The JSON is decoded
-// once into generic values (numbers kept as json.Number) and the tree is
-// then made in place: members are checked against the shape, numbers,
-// timestamps and blobs converted, unknown members and nulls dropped.
-func decodeBody(s *awsmodel.Shape, body []byte) (map[string]any, error) {
-	body = bytes.TrimSpace(body)
+// oracleDecode is a second, simpler decoder built on encoding/json: the
+// body is decoded into generic values (numbers kept as json.Number) and the
+// tree made from them in place. FuzzAgainstEncodingJSON checks that the
+// shape-guided parser accepts and produces exactly what it does.
+func oracleDecode(s *awsmodel.Shape, body []byte) (map[string]any, error) {
+	body = bytes.Trim(body, " \t\r\n")
 	if len(body) == 0 {
 		return map[string]any{}, nil
 	}
@@ -27,7 +31,7 @@ func decodeBody(s *awsmodel.Shape, body []byte) (map[string]any, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, protocol.NewDecodeError("malformed JSON: %s", jsonErrText(err))
 	}
-	if rest := bytes.TrimSpace(body[dec.InputOffset():]); len(rest) > 0 {
+	if rest := bytes.Trim(body[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
 		return nil, protocol.NewDecodeError("malformed JSON: unexpected data after the top-level object")
 	}
 	m, ok := v.(map[string]any)
@@ -125,7 +129,7 @@ func decodeValue(s *awsmodel.Shape, v any) (any, *protocol.DecodeError) {
 		if !ok {
 			return nil, mismatch("an integer", v)
 		}
-		return parseInt(s.Type, string(n))
+		return oracleParseInt(s.Type, string(n))
 	case awsmodel.Float, awsmodel.Double:
 		return parseFloat(s.Type, v)
 	case awsmodel.Timestamp:
@@ -147,7 +151,7 @@ func decodeValue(s *awsmodel.Shape, v any) (any, *protocol.DecodeError) {
 		if !ok {
 			return nil, mismatch("a base64 string", v)
 		}
-		b, err := decodeBase64(str)
+		b, err := oracleBase64(str)
 		if err != nil {
 			return nil, protocol.NewDecodeError("invalid base64 data")
 		}
@@ -156,7 +160,7 @@ func decodeValue(s *awsmodel.Shape, v any) (any, *protocol.DecodeError) {
 	return nil, protocol.NewDecodeError("unsupported shape type %q", s.Type)
 }
 
-func parseInt(typ, s string) (any, *protocol.DecodeError) {
+func oracleParseInt(typ, s string) (any, *protocol.DecodeError) {
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
 		// 5.0 and 5e3 are integers too; 5.5 is not.
@@ -204,7 +208,7 @@ func parseFloat(typ string, v any) (any, *protocol.DecodeError) {
 	return f, nil
 }
 
-func decodeBase64(s string) ([]byte, error) {
+func oracleBase64(s string) ([]byte, error) {
 	b, err := base64.StdEncoding.DecodeString(s)
 	if err != nil {
 		return base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
@@ -251,4 +255,32 @@ func kind(v any) string {
 		return "a boolean"
 	}
 	return "an unexpected value"
+}
+
+// FuzzAgainstEncodingJSON checks the parser against oracleDecode: both
+// accept the same bodies and make the same trees.
+func FuzzAgainstEncodingJSON(f *testing.F) {
+	m := models.MustLoad("ecs")
+	shapes := []*awsmodel.Shape{m.Operations["RegisterTaskDefinition"].Input.Shape, m.Shapes["HookDetails"]}
+	docShape := &awsmodel.Shape{Type: awsmodel.Structure, Members: map[string]*awsmodel.Ref{"d": {Shape: shapes[1]}}, MemberNames: []string{"d"}}
+	for _, s := range []string{`{"family":"a\u00e9\ud83d\udc33\ud800x\"","cpu":"1","containerDefinitions":[{"cpu":1e2,"memory":-0,"essential":true}]}`,
+		`{"d":{"a":[1,2.5e3,-0.0,"\u0000",null,true,{}]}}`, `{"family":"\xff\xfe"}`, `  {"x":[{"y":[]}]}  `, `{"volumes":[{"host":null}],"tags":[null]}`,
+		`{"family":"x","family":null}`, `{"containerDefinitions":[{"dockerLabels":{"a":"b","a":null}}]}`, "{\"family\":\"\xff\"}", `01`, `{"cpu":"1"}x`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, s := range []*awsmodel.Shape{shapes[0], docShape} {
+			got, err1 := decodeBody(s, body)
+			want, err2 := oracleDecode(s, body)
+			if (err1 == nil) != (err2 == nil) {
+				t.Fatalf("parser error %v, encoding/json error %v", err1, err2)
+			}
+			if err1 != nil && !errors.Is(err1, protocol.ErrSerialization) {
+				t.Fatalf("error %v does not wrap ErrSerialization", err1)
+			}
+			if err1 == nil && !protocoltest.Equal(want, got) {
+				t.Fatalf("trees differ: %s", protocoltest.Diff(want, got))
+			}
+		}
+	})
 }
