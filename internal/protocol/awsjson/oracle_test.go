@@ -284,3 +284,29 @@ func FuzzAgainstEncodingJSON(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecode compares the parser with the encoding/json oracle on
+// the same body.
+func BenchmarkDecode(b *testing.B) {
+	m := models.MustLoad("ecs")
+	s := m.Operations["RegisterTaskDefinition"].Input.Shape
+	body := []byte(`{"containerDefinitions":[{"command":["sh","-c","echo hi"],"cpu":256,"dockerLabels":{"a":"b"},` +
+		`"environment":[{"name":"A","value":"1"}],"essential":true,"healthCheck":{"command":["CMD","true"],"interval":30},` +
+		`"image":"nginx:1","memory":512,"name":"app","portMappings":[{"containerPort":80,"hostPort":8080,"protocol":"tcp"}],` +
+		`"ulimits":[{"name":"nofile","softLimit":1024,"hardLimit":4096}],"stopTimeout":30}],"cpu":"256","family":"web",` +
+		`"requiresCompatibilities":["FARGATE"],"tags":[{"key":"team","value":"core"}],"volumes":[{"name":"v","host":{"sourcePath":"/x"}}]}`)
+	for _, bc := range []struct {
+		name   string
+		decode func(*awsmodel.Shape, []byte) (map[string]any, error)
+	}{{"parser", decodeBody}, {"encoding-json", oracleDecode}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := bc.decode(s, body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
