@@ -276,3 +276,15 @@ func TestRoundTripAllModels(t *testing.T) {
 		protocoltest.RoundTrip(t, codec, mustParse(t, testModel), protocoltest.QueryRequest, 200, protocoltest.TreeOptions{NoDocuments: true})
 	})
 }
+
+func TestPositionsAreCanonical(t *testing.T) {
+	m := mustParse(t, testModel)
+	body := "List.member.1=a&List.member.01=b&List.member.%2B1=c&List.member.x=d&List.member.2=e"
+	tree, err := codec.DecodeInput(m, m.Operations["Op"], post(body), []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []any{"a", "e"}; !protocoltest.Equal(want, tree["List"]) {
+		t.Errorf("List = %v, want %v", tree["List"], want)
+	}
+}

@@ -124,11 +124,9 @@ func indexed(n *node) []*node {
 	}
 	items := make([]item, 0, len(n.kids))
 	for k, c := range n.kids {
-		i, err := strconv.Atoi(k)
-		if err != nil || i < 1 {
-			continue
+		if i, ok := position(k); ok {
+			items = append(items, item{i, c})
 		}
-		items = append(items, item{i, c})
 	}
 	slices.SortFunc(items, func(a, b item) int { return a.i - b.i })
 	out := make([]*node, len(items))
@@ -136,6 +134,23 @@ func indexed(n *node) []*node {
 		out[i] = it.n
 	}
 	return out
+}
+
+// position parses a list or map position: 1, 2, … written plainly (no
+// sign, no leading zero), so that no two names share a position.
+func position(k string) (int, bool) {
+	if k == "" || len(k) > 9 || k[0] == '0' {
+		return 0, false
+	}
+	i := 0
+	for j := 0; j < len(k); j++ {
+		c := k[j]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		i = i*10 + int(c-'0')
+	}
+	return i, true
 }
 
 func flattened(ref *awsmodel.Ref) bool { return ref.Flattened || ref.Shape.Flattened }
