@@ -6,3 +6,5 @@ package api
 //go:generate go run ../internal/tools/apigen -service sts -package stsapi -out stsapi/zz_generated.go
 //go:generate go run ../internal/tools/apigen -service iam -package iamapi -out iamapi/zz_generated.go
 //go:generate go run ../internal/tools/apigen -service cloudtrail -package cloudtrailapi -out cloudtrailapi/zz_generated.go
+//go:generate go run ../internal/tools/apigen -service ecs -package ecsapi -out ecsapi/zz_generated.go
+//go:generate go run ../internal/tools/apigen -service ecr -package ecrapi -out ecrapi/zz_generated.go
