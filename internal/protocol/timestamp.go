@@ -97,12 +97,15 @@ func ParseEpochSeconds(s string) (time.Time, bool) {
 // the microsecond (a float64 holds no more for present-day dates, and
 // rounding turns 1700000000.123 back into .123000 rather than .122999906).
 func EpochFloat(f float64) (time.Time, bool) {
-	if math.IsNaN(f) || f < minEpoch || f > maxEpoch {
+	if math.IsNaN(f) || f < minEpoch-1 || f > maxEpoch+1 {
 		return time.Time{}, false
 	}
-	sec := math.Floor(f)
-	us := math.Round((f - sec) * 1e6)
-	return time.Unix(int64(sec), int64(us)*1e3).UTC(), true
+	sec, frac := math.Modf(f)
+	t := time.Unix(int64(sec), int64(frac*1e9)).Round(time.Microsecond).UTC()
+	if y := t.Year(); y < 1 || y > 9999 {
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // ParseTimestamp parses a timestamp leniently: ISO 8601 / RFC 3339 with or

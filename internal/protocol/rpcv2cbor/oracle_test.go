@@ -1,17 +1,27 @@
 package rpcv2cbor
 
 import (
+	"encoding/hex"
+	"errors"
 	"math"
 	"math/big"
-	"reflect"
+	"strings"
+	"testing"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
 
+	"github.com/wharfhq/wharf/api/models"
 	"github.com/wharfhq/wharf/internal/awsmodel"
 	"github.com/wharfhq/wharf/internal/protocol"
+	"github.com/wharfhq/wharf/internal/protocol/protocoltest"
 )
 
+// oracleDecode is a second, simpler decoder: the library decodes the body
+// into generic values and the tree is made from them in place.
+// FuzzAgainstGenericDecoding checks that the shape-guided reader accepts
+// and produces exactly what it does.
+//
 // decMode decodes a body into generic values: maps with text keys as
 // map[string]any, positive integers as uint64 and negative as int64 (bigger
 // ones as *big.Int), tags 0 and 1 as time.Time, byte strings as []byte.
@@ -19,9 +29,8 @@ import (
 // sizes are bounded by the library's defaults.
 var decMode = func() cbor.DecMode {
 	dm, err := cbor.DecOptions{
-		DefaultMapType: reflect.TypeOf(map[string]any(nil)),
 		IntDec:         cbor.IntDecConvertNone,
-		DupMapKey:      cbor.DupMapKeyQuiet,
+		DupMapKey:      cbor.DupMapKeyEnforcedAPF,
 		IndefLength:    cbor.IndefLengthAllowed,
 		TimeTagToAny:   cbor.TimeTagToTime,
 	}.DecMode()
@@ -31,7 +40,7 @@ var decMode = func() cbor.DecMode {
 	return dm
 }()
 
-func decodeBody(s *awsmodel.Shape, body []byte) (map[string]any, error) {
+func oracleDecode(s *awsmodel.Shape, body []byte) (map[string]any, error) {
 	if len(body) == 0 {
 		return map[string]any{}, nil
 	}
@@ -39,30 +48,65 @@ func decodeBody(s *awsmodel.Shape, body []byte) (map[string]any, error) {
 	if err := decMode.Unmarshal(body, &v); err != nil {
 		return nil, protocol.NewDecodeError("malformed CBOR: %v", err)
 	}
-	m, ok := v.(map[string]any)
+	m, ok := v.(map[any]any)
 	if !ok {
 		return nil, protocol.NewDecodeError("the request body must be a CBOR map, found %s", kind(v))
 	}
-	if err := decodeStruct(s, m); err != nil {
+	tree, err := decodeStruct(s, m)
+	if err != nil {
 		return nil, err
 	}
-	return m, nil
+	return tree, nil
 }
 
-// decodeStruct turns the decoded map into a tree in place: members are
-// checked against the shape, unknown members and nulls dropped.
-func decodeStruct(s *awsmodel.Shape, m map[string]any) *protocol.DecodeError {
+// decodeStruct makes the tree of a structure from the decoded map: members
+// are checked against the shape, unknown members and nulls dropped. Every
+// key must be a text string, in unknown members too.
+func decodeStruct(s *awsmodel.Shape, m map[any]any) (map[string]any, *protocol.DecodeError) {
+	out := make(map[string]any, len(m))
 	for k, v := range m {
-		ref, ok := s.Members[k]
-		if !ok || v == nil {
-			delete(m, k)
+		name, ok := k.(string)
+		if !ok {
+			return nil, protocol.NewDecodeError("map keys must be text strings, found %s", kind(k))
+		}
+		ref, ok := s.Members[name]
+		if !ok {
+			if err := checkKeys(v); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if v == nil {
 			continue
 		}
 		nv, err := decodeValue(ref.Shape, v)
 		if err != nil {
-			return err.AtMember(k)
+			return nil, err.AtMember(name)
 		}
-		m[k] = nv
+		out[name] = nv
+	}
+	return out, nil
+}
+
+func checkKeys(v any) *protocol.DecodeError {
+	switch x := v.(type) {
+	case map[any]any:
+		for k, e := range x {
+			if _, ok := k.(string); !ok {
+				return protocol.NewDecodeError("map keys must be text strings, found %s", kind(k))
+			}
+			if err := checkKeys(e); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if err := checkKeys(e); err != nil {
+				return err
+			}
+		}
+	case cbor.Tag:
+		return checkKeys(x.Content)
 	}
 	return nil
 }
@@ -71,16 +115,16 @@ func decodeValue(s *awsmodel.Shape, v any) (any, *protocol.DecodeError) {
 	switch s.Type {
 	case awsmodel.Structure:
 		if s.Document {
+			if err := checkKeys(v); err != nil {
+				return nil, err
+			}
 			return document(v), nil
 		}
-		m, ok := v.(map[string]any)
+		m, ok := v.(map[any]any)
 		if !ok {
 			return nil, mismatch("a structure", v)
 		}
-		if err := decodeStruct(s, m); err != nil {
-			return nil, err
-		}
-		return m, nil
+		return decodeStruct(s, m)
 	case awsmodel.List:
 		l, ok := v.([]any)
 		if !ok {
@@ -101,22 +145,26 @@ func decodeValue(s *awsmodel.Shape, v any) (any, *protocol.DecodeError) {
 		clear(l[n:])
 		return l[:n], nil
 	case awsmodel.Map:
-		m, ok := v.(map[string]any)
+		m, ok := v.(map[any]any)
 		if !ok {
 			return nil, mismatch("a map", v)
 		}
+		out := make(map[string]any, len(m))
 		for k, e := range m {
+			key, ok := k.(string)
+			if !ok {
+				return nil, protocol.NewDecodeError("map keys must be text strings, found %s", kind(k))
+			}
 			if e == nil {
-				delete(m, k)
 				continue
 			}
 			ne, err := decodeValue(s.Value.Shape, e)
 			if err != nil {
-				return nil, err.AtMember(k)
+				return nil, err.AtMember(key)
 			}
-			m[k] = ne
+			out[key] = ne
 		}
-		return m, nil
+		return out, nil
 	case awsmodel.String:
 		if str, ok := v.(string); ok {
 			return str, nil
@@ -246,10 +294,12 @@ func document(v any) any {
 		for i, e := range x {
 			x[i] = document(e)
 		}
-	case map[string]any:
+	case map[any]any:
+		out := make(map[string]any, len(x))
 		for k, e := range x {
-			x[k] = document(e)
+			out[k.(string)] = document(e) // checkKeys ran first
 		}
+		return out
 	case nil, bool, float64, string:
 	default:
 		return nil // byte strings, tags, simple values have no document form
@@ -265,7 +315,7 @@ func kind(v any) string {
 	switch v.(type) {
 	case nil:
 		return "null"
-	case map[string]any:
+	case map[any]any:
 		return "a map"
 	case []any:
 		return "an array"
@@ -285,4 +335,74 @@ func kind(v any) string {
 		return "a tagged value"
 	}
 	return "an unexpected value"
+}
+
+// FuzzAgainstGenericDecoding checks the reader against oracleDecode: both
+// accept the same bodies and make the same trees.
+func FuzzAgainstGenericDecoding(f *testing.F) {
+	m := models.MustLoad("cloudwatch")
+	input := m.Operations["PutMetricData"].Input.Shape
+	doc := &awsmodel.Shape{Type: awsmodel.Structure, Document: true}
+	docShape := &awsmodel.Shape{Type: awsmodel.Structure, Members: map[string]*awsmodel.Ref{"d": {Shape: doc}}, MemberNames: []string{"d"}}
+	seed, _ := cbor.Marshal(map[string]any{
+		"Namespace": "App", "StrictEntityValidation": true, "x": map[string]any{"y": cbor.Tag{Number: 1, Content: 1.5}},
+		"MetricData": []any{map[string]any{
+			"MetricName": "Latency", "Timestamp": cbor.Tag{Number: 1, Content: 1767323045.123}, "Value": 1.25,
+			"StorageResolution": 1, "Values": []any{1, -2, 2.5}, "Dimensions": []any{map[string]any{"Name": "a", "Value": "b"}},
+		}},
+		"EntityMetricData": []any{map[string]any{"Entity": map[string]any{"KeyAttributes": map[string]any{"k": "v", "n": nil}}}},
+	})
+	f.Add(seed)
+	docSeed, _ := cbor.Marshal(map[string]any{"d": map[string]any{"a": []any{1, -1, 1.5, "s", nil, true, []byte("b"),
+		cbor.Tag{Number: 2, Content: []byte{1, 0}}, cbor.Tag{Number: 0, Content: "2026-01-02T03:04:05Z"}, cbor.Tag{Number: 99, Content: 1}}}})
+	f.Add(docSeed)
+	for _, h := range []string{"", "a0", "bf ff", "80", "d9 d9 f7 a0", "a1 61 53 f6", "a1 61 54 c1 f9 7e 00", "a1 69 4e 61 6d 65 73 70 61 63 65 7f 61 41 ff",
+		"a1 01 02", "a1 61 78 c0 61 78", "a1 61 78 c2 01", "a1 61 78 a1 01 02"} {
+		b, _ := hex.DecodeString(strings.ReplaceAll(h, " ", ""))
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, s := range []*awsmodel.Shape{input, docShape} {
+			got, err1 := decodeBody(s, body)
+			want, err2 := oracleDecode(s, body)
+			if (err1 == nil) != (err2 == nil) {
+				t.Fatalf("reader error %v, generic decoding error %v", err1, err2)
+			}
+			if err1 != nil && !errors.Is(err1, protocol.ErrSerialization) {
+				t.Fatalf("error %v does not wrap ErrSerialization", err1)
+			}
+			if err1 == nil && !protocoltest.Equal(want, got) {
+				t.Fatalf("trees differ: %s", protocoltest.Diff(want, got))
+			}
+		}
+	})
+}
+
+// BenchmarkDecode compares the reader with generic decoding on the same
+// body.
+func BenchmarkDecode(b *testing.B) {
+	m := models.MustLoad("cloudwatch")
+	s := m.Operations["PutMetricData"].Input.Shape
+	var data []any
+	for i := range 20 {
+		data = append(data, map[string]any{
+			"MetricName": "Latency", "Timestamp": cbor.Tag{Number: 1, Content: 1767323045.123 + float64(i)}, "Value": 1.25,
+			"Unit": "Milliseconds", "Dimensions": []any{map[string]any{"Name": "Host", "Value": "a"}, map[string]any{"Name": "Zone", "Value": "z"}},
+		})
+	}
+	body, _ := cbor.Marshal(map[string]any{"Namespace": "App", "MetricData": data})
+	for _, bc := range []struct {
+		name   string
+		decode func(*awsmodel.Shape, []byte) (map[string]any, error)
+	}{{"reader", decodeBody}, {"generic", oracleDecode}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := bc.decode(s, body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
