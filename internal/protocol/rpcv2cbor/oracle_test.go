@@ -29,10 +29,10 @@ import (
 // sizes are bounded by the library's defaults.
 var decMode = func() cbor.DecMode {
 	dm, err := cbor.DecOptions{
-		IntDec:         cbor.IntDecConvertNone,
-		DupMapKey:      cbor.DupMapKeyEnforcedAPF,
-		IndefLength:    cbor.IndefLengthAllowed,
-		TimeTagToAny:   cbor.TimeTagToTime,
+		IntDec:       cbor.IntDecConvertNone,
+		DupMapKey:    cbor.DupMapKeyEnforcedAPF,
+		IndefLength:  cbor.IndefLengthAllowed,
+		TimeTagToAny: cbor.TimeTagToTime,
 	}.DecMode()
 	if err != nil {
 		panic(err)
