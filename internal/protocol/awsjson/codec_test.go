@@ -130,7 +130,15 @@ func TestDecodeLenient(t *testing.T) {
 	}
 }
 
+// TestDecodeErrors runs its table twice: decode errors carry paths added as
+// they travel up, so they must never be shared between calls.
 func TestDecodeErrors(t *testing.T) {
+	for range 2 {
+		decodeErrors(t)
+	}
+}
+
+func decodeErrors(t *testing.T) {
 	m := mustParse(t, testModel)
 	for _, tc := range []struct{ body, path, detail string }{
 		{`[]`, "", "must be a JSON object"},

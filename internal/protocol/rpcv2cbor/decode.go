@@ -71,11 +71,14 @@ type item struct {
 	arg   uint64
 }
 
-var errTruncated = protocol.NewDecodeError("malformed CBOR: unexpected end of data")
+// truncated is a new error each time: callers add path segments to it.
+func truncated() *protocol.DecodeError {
+	return protocol.NewDecodeError("malformed CBOR: unexpected end of data")
+}
 
 func (r *reader) head() (item, *protocol.DecodeError) {
 	if r.pos >= len(r.data) {
-		return item{}, errTruncated
+		return item{}, truncated()
 	}
 	b := r.data[r.pos]
 	r.pos++
@@ -97,7 +100,7 @@ func (r *reader) head() (item, *protocol.DecodeError) {
 		return item{}, protocol.NewDecodeError("malformed CBOR: reserved additional information %d", it.ai)
 	}
 	if len(r.data)-r.pos < n {
-		return item{}, errTruncated
+		return item{}, truncated()
 	}
 	for _, c := range r.data[r.pos : r.pos+n] {
 		it.arg = it.arg<<8 | uint64(c)
@@ -159,7 +162,7 @@ func halfFloat(h uint16) float64 {
 func (r *reader) str(it item) ([]byte, *protocol.DecodeError) {
 	if it.ai != aiIndefinite {
 		if it.arg > uint64(len(r.data)-r.pos) {
-			return nil, errTruncated
+			return nil, truncated()
 		}
 		b := r.data[r.pos : r.pos+int(it.arg)]
 		r.pos += int(it.arg)
@@ -200,7 +203,7 @@ func (r *reader) more(it item, i int) (bool, *protocol.DecodeError) {
 		return uint64(i) < it.arg, nil
 	}
 	if r.pos >= len(r.data) {
-		return false, errTruncated
+		return false, truncated()
 	}
 	if r.data[r.pos] == 0xff {
 		r.pos++

@@ -22,8 +22,8 @@ import (
 // FuzzAgainstGenericDecoding checks that the shape-guided reader accepts
 // and produces exactly what it does.
 //
-// decMode decodes a body into generic values: maps with text keys as
-// map[string]any, positive integers as uint64 and negative as int64 (bigger
+// decMode decodes a body into generic values: maps as map[any]any,
+// duplicate keys refused, positive integers as uint64 and negative as int64 (bigger
 // ones as *big.Int), tags 0 and 1 as time.Time, byte strings as []byte.
 // Definite and indefinite lengths are both accepted; nesting, array and map
 // sizes are bounded by the library's defaults.
