@@ -35,11 +35,11 @@ func decodeBody(s *awsmodel.Shape, body []byte) (map[string]any, error) {
 	if p.pos == len(p.data) {
 		return map[string]any{}, nil
 	}
-	if p.data[p.pos] != '{' {
+	if c := p.data[p.pos]; c != '{' {
 		if err := p.skip(); err != nil {
 			return nil, err
 		}
-		return nil, protocol.NewDecodeError("the request body must be a JSON object, found %s", kindOf(body[firstNonSpace(body)]))
+		return nil, protocol.NewDecodeError("the request body must be a JSON object, found %s", kindOf(c))
 	}
 	m, err := p.structure(s)
 	if err != nil {
@@ -50,15 +50,6 @@ func decodeBody(s *awsmodel.Shape, body []byte) (map[string]any, error) {
 		return nil, protocol.NewDecodeError("malformed JSON: unexpected data after the top-level object at offset %d", p.pos)
 	}
 	return m, nil
-}
-
-func firstNonSpace(b []byte) int {
-	for i, c := range b {
-		if !isSpace(c) {
-			return i
-		}
-	}
-	return 0
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

@@ -3,6 +3,7 @@ package rpcv2cbor
 import (
 	"math"
 	"math/big"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -274,7 +275,7 @@ func decodeBody(s *awsmodel.Shape, body []byte) (map[string]any, error) {
 		return map[string]any{}, nil
 	}
 	if err := wellformed.Wellformed(body); err != nil {
-		return nil, protocol.NewDecodeError("malformed CBOR: %v", err)
+		return nil, protocol.NewDecodeError("malformed CBOR: %s", strings.TrimPrefix(err.Error(), "cbor: "))
 	}
 	r := &reader{data: body}
 	it, err := r.next()
