@@ -45,6 +45,7 @@ type Server struct {
 	http     *http.Server
 	store    *sqlite.Store
 	audit    *audit.Recorder
+	sweeper  *sweeper
 	serveErr chan error
 	stopOnce sync.Once
 	stopErr  error
@@ -100,6 +101,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.audit.Start(context.WithoutCancel(ctx))
 
 	iamSvc := iam.New(st, iam.Options{Now: cfg.Now})
+	s.sweeper = &sweeper{every: 10 * time.Minute, now: cfg.Now, log: log, tasks: []sweepTask{
+		// Expired keys are refused anyway; sweeping them (an hour late, so
+		// an ExpiredToken answer stays possible for a while) bounds the table.
+		{"expired-sts-keys", func(ctx context.Context, now time.Time) (int, error) {
+			return iamSvc.SweepExpiredKeys(ctx, now.Add(-time.Hour))
+		}},
+	}}
+	s.sweeper.start(context.WithoutCancel(ctx))
 	stsSvc := sts.New(iamSvc, sts.Options{Now: cfg.Now})
 	auditSvc := audit.NewService(st, audit.ServiceOptions{Now: cfg.Now})
 
@@ -159,6 +168,7 @@ func (s *Server) Stop(ctx context.Context) error {
 		if err := <-s.serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errsList = append(errsList, err)
 		}
+		s.sweeper.stop()
 		s.audit.Stop()
 		if err := s.store.Close(); err != nil {
 			errsList = append(errsList, err)
