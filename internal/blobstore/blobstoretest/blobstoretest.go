@@ -1,0 +1,444 @@
+// Package blobstoretest is the conformance suite every blobstore.Store
+// implementation must pass:
+//
+//	func TestConformance(t *testing.T) {
+//		blobstoretest.Run(t, func(t *testing.T) blobstoretest.Opener { … })
+//	}
+package blobstoretest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"sync"
+	"testing"
+
+	"github.com/wharfhq/wharf/internal/blobstore"
+)
+
+// Opener opens the same store each time it is called: the suite calls it
+// again (after dropping every handle) to check what survives a restart.
+type Opener func() blobstore.Store
+
+// Factory makes a fresh, empty store for one test.
+type Factory func(t *testing.T) Opener
+
+// Run runs the suite.
+func Run(t *testing.T, newStore Factory) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, Opener)
+	}{
+		{"PutStatOpen", testPutStatOpen},
+		{"PutVerifies", testPutVerifies},
+		{"Dedup", testDedup},
+		{"NotFound", testNotFound},
+		{"InvalidDigest", testInvalidDigest},
+		{"UploadChunks", testUploadChunks},
+		{"UploadSHA512", testUploadSHA512},
+		{"UploadOtherAlgorithmAtCommit", testUploadOtherAlgorithm},
+		{"UploadMismatchKeepsSession", testUploadMismatch},
+		{"UploadResumeAfterReopen", testUploadResume},
+		{"UploadCancel", testUploadCancel},
+		{"UploadBusy", testUploadBusy},
+		{"UploadEmpty", testUploadEmpty},
+		{"Delete", testDelete},
+		{"Walk", testWalk},
+		{"ConcurrentPutsSameBlob", testConcurrentPuts},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
+	}
+}
+
+func randomBytes(t *testing.T, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func readAll(t *testing.T, s blobstore.Provider, d blobstore.Digest) []byte {
+	t.Helper()
+	b, _, err := s.Open(context.Background(), d)
+	if err != nil {
+		t.Fatalf("open %s: %v", d, err)
+	}
+	defer b.Close()
+	data, err := io.ReadAll(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func testPutStatOpen(t *testing.T, open Opener) {
+	s, ctx := open(), context.Background()
+	data := randomBytes(t, 100_000)
+	d := blobstore.FromBytes(data)
+	info, err := s.Put(ctx, d, int64(len(data)), bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Digest != d || info.Size != int64(len(data)) {
+		t.Fatalf("Put info = %+v", info)
+	}
+	st, err := s.Stat(ctx, d)
+	if err != nil || st.Size != int64(len(data)) {
+		t.Fatalf("Stat = %+v, %v", st, err)
+	}
+	if got := readAll(t, s, d); !bytes.Equal(got, data) {
+		t.Fatal("content differs")
+	}
+	b, _, _ := s.Open(ctx, d)
+	defer b.Close()
+	if _, err := b.Seek(99_990, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	tail, _ := io.ReadAll(b)
+	if !bytes.Equal(tail, data[99_990:]) {
+		t.Fatal("seek then read differs")
+	}
+	// Survives a reopen.
+	if got := readAll(t, open(), d); !bytes.Equal(got, data) {
+		t.Fatal("content differs after reopen")
+	}
+}
+
+func testPutVerifies(t *testing.T, open Opener) {
+	s, ctx := open(), context.Background()
+	data := randomBytes(t, 1000)
+	wrong := blobstore.FromBytes([]byte("something else"))
+	if _, err := s.Put(ctx, wrong, -1, bytes.NewReader(data)); !errors.Is(err, blobstore.ErrDigestMismatch) {
+		t.Fatalf("Put with wrong digest: %v, want ErrDigestMismatch", err)
+	}
+	if _, err := s.Stat(ctx, wrong); !errors.Is(err, blobstore.ErrNotFound) {
+		t.Fatalf("blob stored despite mismatch: %v", err)
+	}
+	d := blobstore.FromBytes(data)
+	if _, err := s.Put(ctx, d, 999, bytes.NewReader(data)); !errors.Is(err, blobstore.ErrSizeMismatch) {
+		t.Fatalf("Put with wrong size: %v, want ErrSizeMismatch", err)
+	}
+	d512 := blobstore.SHA512.FromBytes(data)
+	if _, err := s.Put(ctx, d512, -1, bytes.NewReader(data)); err != nil {
+		t.Fatalf("sha512 Put: %v", err)
+	}
+	if got := readAll(t, s, d512); !bytes.Equal(got, data) {
+		t.Fatal("sha512 content differs")
+	}
+}
+
+func testDedup(t *testing.T, open Opener) {
+	s, ctx := open(), context.Background()
+	data := randomBytes(t, 5000)
+	d := blobstore.FromBytes(data)
+	for i := 0; i < 3; i++ {
+		if _, err := s.Put(ctx, d, -1, bytes.NewReader(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, _ := s.NewUpload(ctx, blobstore.SHA256)
+	u.Write(data)
+	if _, err := u.Commit(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	s.Walk(ctx, func(blobstore.Info) error { n++; return nil })
+	if n != 1 {
+		t.Fatalf("%d blobs stored, want 1", n)
+	}
+}
+
+func testNotFound(t *testing.T, open Opener) {
+	s, ctx := open(), context.Background()
+	d := blobstore.FromBytes([]byte("absent"))
+	if _, err := s.Stat(ctx, d); !errors.Is(err, blobstore.ErrNotFound) {
+		t.Fatalf("Stat: %v", err)
+	}
+	if _, _, err := s.Open(ctx, d); !errors.Is(err, blobstore.ErrNotFound) {
+		t.Fatalf("Open: %v", err)
+	}
+	if err := s.Delete(ctx, d); !errors.Is(err, blobstore.ErrNotFound) {
+		t.Fatalf("Delete: %v", err)
+	}
+	if _, err := s.ResumeUpload(ctx, "0123456789abcdef0123456789abcdef"); !errors.Is(err, blobstore.ErrUploadNotFound) {
+		t.Fatalf("ResumeUpload: %v", err)
+	}
+	if _, err := s.ResumeUpload(ctx, "../../etc"); !errors.Is(err, blobstore.ErrUploadNotFound) {
+		t.Fatalf("ResumeUpload of a path: %v", err)
+	}
+}
+
+func testInvalidDigest(t *testing.T, open Opener) {
+	s, ctx := open(), context.Background()
+	for _, d := range []blobstore.Digest{"", "sha256:../../x", "sha256:ABC", "md5:abcd", "sha256"} {
+		if _, err := s.Stat(ctx, d); err == nil || errors.Is(err, blobstore.ErrNotFound) {
+			t.Errorf("Stat(%q) = %v, want an invalid-digest error", d, err)
+		}
+	}
+}
+
+func testUploadChunks(t *testing.T, open Opener) {
+	s, ctx := open(), context.Background()
+	data := randomBytes(t, 3<<20+17)
+	u, err := s.NewUpload(ctx, blobstore.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := u.ID()
+	chunks := [][]byte{data[:1], data[1 : 1<<20], data[1<<20 : 2<<20+5], data[2<<20+5:]}
+	for i, c := range chunks {
+		if i > 0 {
+			if u, err = s.ResumeUpload(ctx, id); err != nil {
+				t.Fatalf("resume before chunk %d: %v", i, err)
+			}
+		}
+		if i%2 == 0 {
+			_, err = u.Write(c)
+		} else {
+			_, err = u.ReadFrom(bytes.NewReader(c))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := u.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, err = s.ResumeUpload(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Size() != int64(len(data)) {
+		t.Fatalf("Size = %d, want %d", u.Size(), len(data))
+	}
+	d := blobstore.FromBytes(data)
+	if _, err := u.Commit(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, s, d); !bytes.Equal(got, data) {
+		t.Fatal("content differs")
+	}
+	if _, err := s.ResumeUpload(ctx, id); !errors.Is(err, blobstore.ErrUploadNotFound) {
+		t.Fatalf("committed session still there: %v", err)
+	}
+}
+
+func testUploadSHA512(t *testing.T, open Opener) {
+	s, ctx := open(), context.Background()
+	data := randomBytes(t, 70_000)
+	u, _ := s.NewUpload(ctx, blobstore.SHA512)
+	u.Write(data[:30_000])
+	u.Close()
+	u, err := s.ResumeUpload(ctx, u.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Write(data[30_000:])
+	d := blobstore.SHA512.FromBytes(data)
+	if _, err := u.Commit(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, s, d); !bytes.Equal(got, data) {
+		t.Fatal("content differs")
+	}
+}
+
+func testUploadOtherAlgorithm(t *testing.T, open Opener) {
+	s, ctx := open(), context.Background()
+	data := randomBytes(t, 10_000)
+	u, _ := s.NewUpload(ctx, blobstore.SHA256)
+	u.Write(data)
+	d := blobstore.SHA512.FromBytes(data)
+	if _, err := u.Commit(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, s, d); !bytes.Equal(got, data) {
+		t.Fatal("content differs")
+	}
+}
+
+func testUploadMismatch(t *testing.T, open Opener) {
+	s, ctx := open(), context.Background()
+	data := randomBytes(t, 1000)
+	u, _ := s.NewUpload(ctx, blobstore.SHA256)
+	u.Write(data)
+	if _, err := u.Commit(ctx, blobstore.FromBytes(data[:10])); !errors.Is(err, blobstore.ErrDigestMismatch) {
+		t.Fatalf("Commit with wrong digest: %v", err)
+	}
+	u.Write([]byte("more"))
+	if _, err := u.Commit(ctx, blobstore.FromBytes(append(data, "more"...))); err != nil {
+		t.Fatalf("Commit after a mismatch: %v", err)
+	}
+}
+
+func testUploadResume(t *testing.T, open Opener) {
+	s, ctx := open(), context.Background()
+	data := randomBytes(t, 200_000)
+	u, _ := s.NewUpload(ctx, blobstore.SHA256)
+	id := u.ID()
+	u.Write(data[:120_000])
+	if err := u.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open() // a restart
+	var ids []string
+	s.WalkUploads(ctx, func(i blobstore.UploadInfo) error {
+		ids = append(ids, i.ID)
+		if i.Size != 120_000 {
+			t.Errorf("WalkUploads size %d", i.Size)
+		}
+		return nil
+	})
+	if len(ids) != 1 || ids[0] != id {
+		t.Fatalf("WalkUploads = %v, want [%s]", ids, id)
+	}
+	u, err := s.ResumeUpload(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Size() != 120_000 {
+		t.Fatalf("resumed at %d", u.Size())
+	}
+	u.Write(data[120_000:])
+	if _, err := u.Commit(ctx, blobstore.FromBytes(data)); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, s, blobstore.FromBytes(data)); !bytes.Equal(got, data) {
+		t.Fatal("content differs")
+	}
+}
+
+func testUploadCancel(t *testing.T, open Opener) {
+	s, ctx := open(), context.Background()
+	u, _ := s.NewUpload(ctx, blobstore.SHA256)
+	u.Write([]byte("abc"))
+	if err := u.Cancel(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ResumeUpload(ctx, u.ID()); !errors.Is(err, blobstore.ErrUploadNotFound) {
+		t.Fatalf("cancelled session resumable: %v", err)
+	}
+	u, _ = s.NewUpload(ctx, blobstore.SHA256)
+	u.Close()
+	u, err := s.ResumeUpload(ctx, u.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Cancel(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	s.WalkUploads(ctx, func(blobstore.UploadInfo) error { n++; return nil })
+	if n != 0 {
+		t.Fatalf("%d uploads after cancel", n)
+	}
+}
+
+func testUploadBusy(t *testing.T, open Opener) {
+	s, ctx := open(), context.Background()
+	u, _ := s.NewUpload(ctx, blobstore.SHA256)
+	if _, err := s.ResumeUpload(ctx, u.ID()); !errors.Is(err, blobstore.ErrUploadBusy) {
+		t.Fatalf("second open: %v, want ErrUploadBusy", err)
+	}
+	u.Close()
+	u2, err := s.ResumeUpload(ctx, u.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u2.Close()
+}
+
+func testUploadEmpty(t *testing.T, open Opener) {
+	s, ctx := open(), context.Background()
+	u, _ := s.NewUpload(ctx, blobstore.SHA256)
+	d := blobstore.FromBytes(nil)
+	info, err := u.Commit(ctx, d)
+	if err != nil || info.Size != 0 {
+		t.Fatalf("empty commit: %+v %v", info, err)
+	}
+	if got := readAll(t, s, d); len(got) != 0 {
+		t.Fatal("empty blob not empty")
+	}
+}
+
+func testDelete(t *testing.T, open Opener) {
+	s, ctx := open(), context.Background()
+	data := []byte("to delete")
+	d := blobstore.FromBytes(data)
+	s.Put(ctx, d, -1, bytes.NewReader(data))
+	if err := s.Delete(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Stat(ctx, d); !errors.Is(err, blobstore.ErrNotFound) {
+		t.Fatalf("deleted blob: %v", err)
+	}
+}
+
+func testWalk(t *testing.T, open Opener) {
+	s, ctx := open(), context.Background()
+	want := map[blobstore.Digest]int64{}
+	for i := 0; i < 20; i++ {
+		data := randomBytes(t, i*10)
+		d := blobstore.FromBytes(data)
+		if i%3 == 0 {
+			d = blobstore.SHA512.FromBytes(data)
+		}
+		want[d] = int64(len(data))
+		if _, err := s.Put(ctx, d, -1, bytes.NewReader(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := map[blobstore.Digest]int64{}
+	if err := s.Walk(ctx, func(i blobstore.Info) error { got[i.Digest] = i.Size; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Walk saw %d blobs, want %d", len(got), len(want))
+	}
+	for d, n := range want {
+		if got[d] != n {
+			t.Errorf("%s: size %d, want %d", d, got[d], n)
+		}
+	}
+	stop := errors.New("stop")
+	if err := s.Walk(ctx, func(blobstore.Info) error { return stop }); !errors.Is(err, stop) {
+		t.Fatalf("Walk did not return fn's error: %v", err)
+	}
+}
+
+func testConcurrentPuts(t *testing.T, open Opener) {
+	s, ctx := open(), context.Background()
+	data := randomBytes(t, 1<<20)
+	d := blobstore.FromBytes(data)
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if i%2 == 0 {
+				if _, err := s.Put(ctx, d, -1, bytes.NewReader(data)); err != nil {
+					t.Error(err)
+				}
+				return
+			}
+			u, err := s.NewUpload(ctx, blobstore.SHA256)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			u.Write(data)
+			if _, err := u.Commit(ctx, d); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := readAll(t, s, d); !bytes.Equal(got, data) {
+		t.Fatal("content differs")
+	}
+}

@@ -1,0 +1,617 @@
+// Package fs is the filesystem blob store: blobs are files named by their
+// digest under one directory, written atomically and deduplicated.
+//
+// Layout (version 1, recorded in ROOT/VERSION):
+//
+//	ROOT/VERSION                     "1"
+//	ROOT/sha256/ab/abcdef…           a blob: its digest's hex, under its first two hex characters
+//	ROOT/sha512/0f/0f12…             sha512 blobs alike
+//	ROOT/tmp/                        Put's temporary files (emptied at Open)
+//	ROOT/uploads/ID/data             an upload session's bytes so far
+//	ROOT/uploads/ID/state            its durable offset and hash state (JSON)
+//
+// A blob appears only by rename(2) of a complete, fsynced file from the
+// same filesystem, followed by an fsync of the directory, so a crash leaves
+// either the whole blob or none. Upload sessions survive restarts: Close
+// fsyncs the data, then replaces the state file (offset + the digest's
+// encoding.BinaryMarshaler state) atomically; ResumeUpload truncates the
+// data back to the recorded offset (bytes written after the last Close
+// were never acknowledged) and restores the hash state, so hashing resumes
+// without re-reading the data.
+package fs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wharfhq/wharf/internal/blobstore"
+)
+
+const layoutVersion = "1"
+
+var _ blobstore.Store = (*Store)(nil)
+
+// Store is a blob store on a local filesystem.
+type Store struct {
+	root string
+	now  func() time.Time
+
+	mu   sync.Mutex
+	open map[string]bool // upload ids open in this process
+}
+
+// Options configure a Store.
+type Options struct {
+	// Now is the clock for upload start times (default time.Now).
+	Now func() time.Time
+}
+
+// Open opens (creating if needed) the store rooted at dir.
+func Open(dir string, opts Options) (*Store, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Store{root: dir, now: opts.Now, open: map[string]bool{}}
+	for _, d := range []string{dir, s.path("tmp"), s.path("uploads"), s.path(string(blobstore.SHA256)), s.path(string(blobstore.SHA512))} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("blobstore: %w", err)
+		}
+	}
+	vf := s.path("VERSION")
+	switch b, err := os.ReadFile(vf); {
+	case errors.Is(err, os.ErrNotExist):
+		if err := writeFileAtomic(vf, []byte(layoutVersion+"\n")); err != nil {
+			return nil, fmt.Errorf("blobstore: write layout version: %w", err)
+		}
+	case err != nil:
+		return nil, fmt.Errorf("blobstore: %w", err)
+	case strings.TrimSpace(string(b)) != layoutVersion:
+		return nil, fmt.Errorf("blobstore: %s has layout version %q, this wharf knows %q", dir, strings.TrimSpace(string(b)), layoutVersion)
+	}
+	// Temporary files of Puts that never finished.
+	if ents, err := os.ReadDir(s.path("tmp")); err == nil {
+		for _, e := range ents {
+			_ = os.Remove(s.path("tmp", e.Name()))
+		}
+	}
+	return s, nil
+}
+
+// Root is the directory the store lives in.
+func (s *Store) Root() string { return s.root }
+
+func (s *Store) path(elem ...string) string {
+	return filepath.Join(append([]string{s.root}, elem...)...)
+}
+
+func (s *Store) blobPath(d blobstore.Digest) string {
+	h := d.Hex()
+	return s.path(string(d.Algorithm()), h[:2], h)
+}
+
+func checkDigest(d blobstore.Digest) error {
+	_, err := blobstore.Parse(string(d))
+	return err
+}
+
+// Stat implements blobstore.Stater.
+func (s *Store) Stat(ctx context.Context, d blobstore.Digest) (blobstore.Info, error) {
+	if err := checkDigest(d); err != nil {
+		return blobstore.Info{}, err
+	}
+	fi, err := os.Stat(s.blobPath(d))
+	if errors.Is(err, os.ErrNotExist) {
+		return blobstore.Info{}, fmt.Errorf("%w: %s", blobstore.ErrNotFound, d)
+	}
+	if err != nil {
+		return blobstore.Info{}, fmt.Errorf("blobstore: %w", err)
+	}
+	return blobstore.Info{Digest: d, Size: fi.Size(), ModTime: fi.ModTime()}, nil
+}
+
+// Open implements blobstore.Provider; the Blob is an *os.File.
+func (s *Store) Open(ctx context.Context, d blobstore.Digest) (blobstore.Blob, blobstore.Info, error) {
+	if err := checkDigest(d); err != nil {
+		return nil, blobstore.Info{}, err
+	}
+	f, err := os.Open(s.blobPath(d))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, blobstore.Info{}, fmt.Errorf("%w: %s", blobstore.ErrNotFound, d)
+	}
+	if err != nil {
+		return nil, blobstore.Info{}, fmt.Errorf("blobstore: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, blobstore.Info{}, fmt.Errorf("blobstore: %w", err)
+	}
+	return f, blobstore.Info{Digest: d, Size: fi.Size(), ModTime: fi.ModTime()}, nil
+}
+
+// Put implements blobstore.Ingester.
+func (s *Store) Put(ctx context.Context, expected blobstore.Digest, size int64, r io.Reader) (blobstore.Info, error) {
+	if err := checkDigest(expected); err != nil {
+		return blobstore.Info{}, err
+	}
+	f, err := os.CreateTemp(s.path("tmp"), "put-")
+	if err != nil {
+		return blobstore.Info{}, fmt.Errorf("blobstore: %w", err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if f != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	h := expected.Algorithm().New()
+	n, err := copyHashing(f, h, r)
+	if err != nil {
+		return blobstore.Info{}, fmt.Errorf("blobstore: write: %w", err)
+	}
+	if size >= 0 && n != size {
+		return blobstore.Info{}, fmt.Errorf("%w: got %d bytes, want %d", blobstore.ErrSizeMismatch, n, size)
+	}
+	if got := blobstore.NewDigest(expected.Algorithm(), h); got != expected {
+		return blobstore.Info{}, fmt.Errorf("%w: content is %s, not %s", blobstore.ErrDigestMismatch, got, expected)
+	}
+	if err := f.Sync(); err != nil {
+		return blobstore.Info{}, fmt.Errorf("blobstore: sync: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return blobstore.Info{}, fmt.Errorf("blobstore: %w", err)
+	}
+	f = nil
+	info, err := s.place(tmp, expected)
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return info, err
+}
+
+// place moves the complete, synced file at src to the blob's path, unless
+// the blob exists already (then src is removed).
+func (s *Store) place(src string, d blobstore.Digest) (blobstore.Info, error) {
+	dst := s.blobPath(d)
+	if fi, err := os.Stat(dst); err == nil {
+		os.Remove(src)
+		return blobstore.Info{Digest: d, Size: fi.Size(), ModTime: fi.ModTime()}, nil
+	}
+	dir := filepath.Dir(dst)
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+			return blobstore.Info{}, fmt.Errorf("blobstore: %w", err)
+		}
+		if err := syncDir(filepath.Dir(dir)); err != nil {
+			return blobstore.Info{}, err
+		}
+	}
+	if err := os.Rename(src, dst); err != nil {
+		return blobstore.Info{}, fmt.Errorf("blobstore: %w", err)
+	}
+	if err := syncDir(dir); err != nil {
+		return blobstore.Info{}, err
+	}
+	fi, err := os.Stat(dst)
+	if err != nil {
+		return blobstore.Info{}, fmt.Errorf("blobstore: %w", err)
+	}
+	return blobstore.Info{Digest: d, Size: fi.Size(), ModTime: fi.ModTime()}, nil
+}
+
+// Delete implements blobstore.Deleter.
+func (s *Store) Delete(ctx context.Context, d blobstore.Digest) error {
+	if err := checkDigest(d); err != nil {
+		return err
+	}
+	p := s.blobPath(d)
+	if err := os.Remove(p); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%w: %s", blobstore.ErrNotFound, d)
+	} else if err != nil {
+		return fmt.Errorf("blobstore: %w", err)
+	}
+	return syncDir(filepath.Dir(p))
+}
+
+// Walk implements blobstore.Walker.
+func (s *Store) Walk(ctx context.Context, fn func(blobstore.Info) error) error {
+	for _, alg := range []blobstore.Algorithm{blobstore.SHA256, blobstore.SHA512} {
+		prefixes, err := os.ReadDir(s.path(string(alg)))
+		if err != nil {
+			return fmt.Errorf("blobstore: %w", err)
+		}
+		for _, p := range prefixes {
+			ents, err := os.ReadDir(s.path(string(alg), p.Name()))
+			if err != nil {
+				return fmt.Errorf("blobstore: %w", err)
+			}
+			for _, e := range ents {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				d, err := blobstore.Parse(string(alg) + ":" + e.Name())
+				if err != nil {
+					continue // not a blob
+				}
+				fi, err := e.Info()
+				if err != nil {
+					continue // deleted meanwhile
+				}
+				if err := fn(blobstore.Info{Digest: d, Size: fi.Size(), ModTime: fi.ModTime()}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// WalkUploads implements blobstore.Walker.
+func (s *Store) WalkUploads(ctx context.Context, fn func(blobstore.UploadInfo) error) error {
+	ents, err := os.ReadDir(s.path("uploads"))
+	if err != nil {
+		return fmt.Errorf("blobstore: %w", err)
+	}
+	for _, e := range ents {
+		st, err := readState(s.path("uploads", e.Name(), "state"))
+		if err != nil {
+			continue
+		}
+		if err := fn(blobstore.UploadInfo{ID: e.Name(), Size: st.Offset, StartedAt: st.StartedAt}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// uploadState is the durable part of a session.
+type uploadState struct {
+	StartedAt time.Time           `json:"startedAt"`
+	Algorithm blobstore.Algorithm `json:"algorithm"`
+	Offset    int64               `json:"offset"`
+	HashState []byte              `json:"hashState"` // encoding.BinaryMarshaler of the hash at Offset
+}
+
+func readState(p string) (uploadState, error) {
+	var st uploadState
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return st, err
+	}
+	err = json.Unmarshal(b, &st)
+	return st, err
+}
+
+func (s *Store) acquire(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open[id] {
+		return fmt.Errorf("%w: %s", blobstore.ErrUploadBusy, id)
+	}
+	s.open[id] = true
+	return nil
+}
+
+func (s *Store) release(id string) {
+	s.mu.Lock()
+	delete(s.open, id)
+	s.mu.Unlock()
+}
+
+// NewUpload implements blobstore.Ingester.
+func (s *Store) NewUpload(ctx context.Context, alg blobstore.Algorithm) (blobstore.Upload, error) {
+	if !alg.Available() {
+		alg = blobstore.Canonical
+	}
+	var b [16]byte
+	rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	dir := s.path("uploads", id)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("blobstore: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "data"), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("blobstore: %w", err)
+	}
+	_ = s.acquire(id)
+	u := &upload{s: s, id: id, dir: dir, f: f, h: alg.New(), st: uploadState{StartedAt: s.now().UTC(), Algorithm: alg}}
+	if err := u.persist(); err != nil {
+		u.abandon()
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if err := syncDir(s.path("uploads")); err != nil {
+		u.abandon()
+		return nil, err
+	}
+	return u, nil
+}
+
+// ResumeUpload implements blobstore.Ingester.
+func (s *Store) ResumeUpload(ctx context.Context, id string) (blobstore.Upload, error) {
+	if !validID(id) {
+		return nil, fmt.Errorf("%w: %q", blobstore.ErrUploadNotFound, id)
+	}
+	if err := s.acquire(id); err != nil {
+		return nil, err
+	}
+	dir := s.path("uploads", id)
+	st, err := readState(filepath.Join(dir, "state"))
+	if err != nil {
+		s.release(id)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s", blobstore.ErrUploadNotFound, id)
+		}
+		return nil, fmt.Errorf("blobstore: upload %s: %w", id, err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "data"), os.O_RDWR, 0)
+	if err != nil {
+		s.release(id)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s", blobstore.ErrUploadNotFound, id)
+		}
+		return nil, fmt.Errorf("blobstore: %w", err)
+	}
+	u := &upload{s: s, id: id, dir: dir, f: f, st: st}
+	if err := u.restore(); err != nil {
+		u.abandon()
+		return nil, err
+	}
+	return u, nil
+}
+
+func validID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(id)
+	return err == nil
+}
+
+type upload struct {
+	s   *Store
+	id  string
+	dir string
+	f   *os.File
+	h   hash.Hash
+	st  uploadState
+	n    int64 // bytes written so far (>= st.Offset)
+	err  error // sticky write error
+	done bool  // committed, cancelled or closed
+}
+
+// restore brings the data file and the hash back to the durable offset.
+func (u *upload) restore() error {
+	u.h = u.st.Algorithm.New()
+	if u.h == nil {
+		return fmt.Errorf("blobstore: upload %s: unknown algorithm %q", u.id, u.st.Algorithm)
+	}
+	fi, err := u.f.Stat()
+	if err != nil {
+		return fmt.Errorf("blobstore: %w", err)
+	}
+	if fi.Size() >= u.st.Offset && len(u.st.HashState) > 0 {
+		if err := u.h.(encoding.BinaryUnmarshaler).UnmarshalBinary(u.st.HashState); err == nil {
+			if fi.Size() > u.st.Offset {
+				if err := u.f.Truncate(u.st.Offset); err != nil {
+					return fmt.Errorf("blobstore: %w", err)
+				}
+			}
+			u.n = u.st.Offset
+			_, err := u.f.Seek(u.n, io.SeekStart)
+			return err
+		}
+	}
+	// No usable hash state: rehash what the file holds.
+	if _, err := u.f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	n, err := io.Copy(u.h, u.f)
+	if err != nil {
+		return fmt.Errorf("blobstore: rehash upload %s: %w", u.id, err)
+	}
+	u.n = n
+	return nil
+}
+
+func (u *upload) ID() string           { return u.id }
+func (u *upload) Size() int64          { return u.n }
+func (u *upload) StartedAt() time.Time { return u.st.StartedAt }
+
+func (u *upload) Write(p []byte) (int, error) {
+	if u.err != nil {
+		return 0, u.err
+	}
+	n, err := u.f.Write(p)
+	u.h.Write(p[:n])
+	u.n += int64(n)
+	if err != nil {
+		u.err = err
+	}
+	return n, err
+}
+
+func (u *upload) ReadFrom(r io.Reader) (int64, error) {
+	if u.err != nil {
+		return 0, u.err
+	}
+	n, err := copyHashing(u.f, u.h, r)
+	u.n += n
+	return n, err
+}
+
+func (u *upload) digest(alg blobstore.Algorithm) (blobstore.Digest, error) {
+	if alg == u.st.Algorithm {
+		return blobstore.NewDigest(alg, u.h), nil
+	}
+	h := alg.New()
+	if _, err := io.Copy(h, io.NewSectionReader(u.f, 0, u.n)); err != nil {
+		return "", fmt.Errorf("blobstore: rehash: %w", err)
+	}
+	return blobstore.NewDigest(alg, h), nil
+}
+
+func (u *upload) Commit(ctx context.Context, expected blobstore.Digest) (blobstore.Info, error) {
+	if err := checkDigest(expected); err != nil {
+		return blobstore.Info{}, err
+	}
+	if u.err != nil {
+		return blobstore.Info{}, u.err
+	}
+	got, err := u.digest(expected.Algorithm())
+	if err != nil {
+		return blobstore.Info{}, err
+	}
+	if got != expected {
+		return blobstore.Info{}, fmt.Errorf("%w: content is %s, not %s", blobstore.ErrDigestMismatch, got, expected)
+	}
+	if err := u.f.Sync(); err != nil {
+		return blobstore.Info{}, fmt.Errorf("blobstore: sync: %w", err)
+	}
+	if err := u.f.Close(); err != nil {
+		return blobstore.Info{}, fmt.Errorf("blobstore: %w", err)
+	}
+	info, err := u.s.place(filepath.Join(u.dir, "data"), expected)
+	if err != nil {
+		u.s.release(u.id)
+		return blobstore.Info{}, err
+	}
+	os.RemoveAll(u.dir)
+	u.done = true
+	u.s.release(u.id)
+	return info, nil
+}
+
+func (u *upload) persist() error {
+	m, ok := u.h.(encoding.BinaryMarshaler)
+	if !ok {
+		return fmt.Errorf("blobstore: hash of %s cannot save its state", u.st.Algorithm)
+	}
+	hs, err := m.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("blobstore: %w", err)
+	}
+	st := u.st
+	st.Offset, st.HashState = u.n, hs
+	b, _ := json.Marshal(st)
+	if err := writeFileAtomic(filepath.Join(u.dir, "state"), b); err != nil {
+		return fmt.Errorf("blobstore: save upload state: %w", err)
+	}
+	u.st = st
+	return nil
+}
+
+func (u *upload) Close() error {
+	if u.done {
+		return nil
+	}
+	defer u.abandon()
+	if u.err != nil {
+		// Bytes after the durable offset are dropped at the next resume.
+		return u.err
+	}
+	if err := u.f.Sync(); err != nil {
+		return fmt.Errorf("blobstore: sync: %w", err)
+	}
+	return u.persist()
+}
+
+// abandon closes the file and releases the session without saving.
+func (u *upload) abandon() {
+	u.done = true
+	u.f.Close()
+	u.s.release(u.id)
+}
+
+func (u *upload) Cancel(ctx context.Context) error {
+	if !u.done {
+		u.abandon()
+	}
+	if err := os.RemoveAll(u.dir); err != nil {
+		return fmt.Errorf("blobstore: %w", err)
+	}
+	return nil
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+
+// copyHashing copies r to w and h. It does not use w's ReadFrom, which could
+// splice past the hash.
+func copyHashing(w io.Writer, h hash.Hash, r io.Reader) (int64, error) {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	var n int64
+	for {
+		k, rerr := r.Read(buf)
+		if k > 0 {
+			h.Write(buf[:k])
+			m, werr := w.Write(buf[:k])
+			n += int64(m)
+			if werr != nil {
+				return n, werr
+			}
+		}
+		if rerr == io.EOF {
+			return n, nil
+		}
+		if rerr != nil {
+			return n, rerr
+		}
+	}
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("blobstore: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("blobstore: sync dir: %w", err)
+	}
+	return nil
+}
+
+// writeFileAtomic replaces p with b: temp file beside it, fsync, rename,
+// fsync the directory.
+func writeFileAtomic(p string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-")
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	if err := os.Rename(f.Name(), p); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return syncDir(filepath.Dir(p))
+}

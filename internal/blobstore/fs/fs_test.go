@@ -1,0 +1,108 @@
+package fs_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/wharfhq/wharf/internal/blobstore"
+	"github.com/wharfhq/wharf/internal/blobstore/blobstoretest"
+	"github.com/wharfhq/wharf/internal/blobstore/fs"
+)
+
+func TestConformance(t *testing.T) {
+	blobstoretest.Run(t, func(t *testing.T) blobstoretest.Opener {
+		dir := t.TempDir()
+		return func() blobstore.Store {
+			s, err := fs.Open(dir, fs.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+	})
+}
+
+// A crash after bytes were written but before Close recorded them: the
+// session resumes at the last durable offset with a hash that matches.
+func TestResumeDropsUnacknowledgedBytes(t *testing.T) {
+	dir, ctx := t.TempDir(), context.Background()
+	s, _ := fs.Open(dir, fs.Options{})
+	u, _ := s.NewUpload(ctx, blobstore.SHA256)
+	u.Write([]byte("durable "))
+	u.Close()
+	// Simulate a crash mid-PATCH: bytes appended to data, state not updated.
+	f, err := os.OpenFile(filepath.Join(dir, "uploads", u.ID(), "data"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("torn garbage"))
+	f.Close()
+
+	s, _ = fs.Open(dir, fs.Options{})
+	u, err = s.ResumeUpload(ctx, u.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Size() != 8 {
+		t.Fatalf("resumed at %d, want 8", u.Size())
+	}
+	u.Write([]byte("rest"))
+	if _, err := u.Commit(ctx, blobstore.FromBytes([]byte("durable rest"))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLayoutVersionChecked(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := fs.Open(dir, fs.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "VERSION"), []byte("99\n"), 0o600)
+	if _, err := fs.Open(dir, fs.Options{}); err == nil {
+		t.Fatal("opened a store of an unknown layout version")
+	}
+}
+
+func TestTempFilesRemovedAtOpen(t *testing.T) {
+	dir := t.TempDir()
+	fs.Open(dir, fs.Options{})
+	os.WriteFile(filepath.Join(dir, "tmp", "put-1"), []byte("x"), 0o600)
+	fs.Open(dir, fs.Options{})
+	if ents, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(ents) != 0 {
+		t.Fatalf("tmp has %d files", len(ents))
+	}
+}
+
+func ExampleStore() {
+	dir, _ := os.MkdirTemp("", "blobs")
+	defer os.RemoveAll(dir)
+	s, _ := fs.Open(dir, fs.Options{})
+	ctx := context.Background()
+	data := []byte("hello")
+	d := blobstore.FromBytes(data)
+	info, _ := s.Put(ctx, d, int64(len(data)), bytes.NewReader(data))
+	fmt.Println(info.Digest, info.Size)
+	// Output: sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824 5
+}
+
+func FuzzParseDigest(f *testing.F) {
+	f.Add("sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+	f.Add("sha512:abc")
+	f.Add("md5:x")
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := blobstore.Parse(s)
+		if err != nil {
+			return
+		}
+		if string(d) != s || !d.Algorithm().Available() {
+			t.Fatalf("Parse(%q) = %q", s, d)
+		}
+		if filepath.Base(d.Hex()) != d.Hex() {
+			t.Fatalf("hex %q is a path", d.Hex())
+		}
+	})
+}
