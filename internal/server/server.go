@@ -17,10 +17,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/wharfhq/wharf/api/cloudtrailapi"
+	"github.com/wharfhq/wharf/api/ecsapi"
 	"github.com/wharfhq/wharf/api/iamapi"
 	"github.com/wharfhq/wharf/api/models"
 	"github.com/wharfhq/wharf/api/stsapi"
 	"github.com/wharfhq/wharf/internal/audit"
+	"github.com/wharfhq/wharf/internal/ecs"
 	"github.com/wharfhq/wharf/internal/edge"
 	"github.com/wharfhq/wharf/internal/iam"
 	"github.com/wharfhq/wharf/internal/store/sqlite"
@@ -111,6 +113,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.sweeper.start(context.WithoutCancel(ctx))
 	stsSvc := sts.New(iamSvc, sts.Options{Now: cfg.Now})
 	auditSvc := audit.NewService(st, audit.ServiceOptions{Now: cfg.Now})
+	ecsSvc := ecs.New(st, ecs.Options{Now: cfg.Now, Logger: log, Endpoint: "http://" + addr})
 
 	api, err := edge.New(edge.Config{
 		Services: []*edge.Service{
@@ -120,6 +123,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 				ValidationCode: "ValidationError", Resource: sts.ResourceARN, Public: map[string]bool{"GetCallerIdentity": true}},
 			{Model: models.MustLoad(cloudtrailapi.ModelName), Handlers: cloudtrailapi.Handlers(auditSvc), Errors: audit.ErrorTable,
 				ValidationCode: "ValidationException"},
+			{Model: models.MustLoad(ecsapi.ModelName), Handlers: ecsapi.Handlers(ecsSvc), Errors: ecs.ErrorTable,
+				ValidationCode: "InvalidParameterException"},
 		},
 		Credentials:  iamSvc,
 		Authorizer:   iamSvc,

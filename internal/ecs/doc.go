@@ -1,0 +1,27 @@
+// Package ecs is Wharf's Amazon ECS control plane: clusters, account
+// settings, task definitions, container instances and their attributes and
+// tags, served through the generated ecsapi types for the tenant (account,
+// region) found in the context.
+//
+// Decisions are pure functions of their input (validTaskDefinition,
+// validCapacity, validSettings…); the methods of Service read and write the
+// store around them; [ErrorTable] maps the domain errors to ECS's error
+// shapes.
+//
+// # Persistent layout
+//
+// Table "ecs" (store.Regional) holds JSON documents:
+//
+//	cluster/<name>                     clusterRec (ACTIVE, or INACTIVE after DeleteCluster)
+//	tdfamily/<family>                  familyRec (the last revision number handed out)
+//	taskdef/<family>!<revision>        taskDefRec (revision zero-padded to 10 digits, so
+//	                                   keys sort by family, then revision; '!' sorts
+//	                                   below every character a family may contain)
+//	instance/<cluster>/<id>            instanceRec (container instance, attributes, resources)
+//	setting/<principalARN>/<name>      settingRec (PutAccountSetting)
+//	setting/default/<name>             settingRec (PutAccountSettingDefault)
+//
+// taskDefRec keeps the normalized ecsapi.TaskDefinition encoded with its Go
+// field names; a regeneration of ecsapi that renames a field needs a
+// migration. Every record carries "layout" (layoutVersion, now 1).
+package ecs

@@ -1,0 +1,65 @@
+package ecs
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// Options configure a Service.
+type Options struct {
+	// Now is the clock (default time.Now). Every time the service records
+	// comes from it.
+	Now func() time.Time
+	// Logger receives structured logs (default: discard).
+	Logger *slog.Logger
+	// Endpoint is the URL agents are told to poll (DiscoverPollEndpoint);
+	// default "http://127.0.0.1:4566".
+	Endpoint string
+}
+
+// Service implements the ECS API of the tenant (account, region) found in
+// the context.
+type Service struct {
+	st       store.Store
+	now      func() time.Time
+	log      *slog.Logger
+	endpoint string
+}
+
+// New returns a Service on st.
+func New(st store.Store, opts Options) *Service {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Endpoint == "" {
+		opts.Endpoint = "http://127.0.0.1:4566"
+	}
+	return &Service{st: st, now: opts.Now, log: opts.Logger, endpoint: opts.Endpoint}
+}
+
+func (s *Service) view(ctx context.Context, fn func(tx store.Tx) error) error {
+	return s.st.View(ctx, fn)
+}
+
+func (s *Service) update(ctx context.Context, fn func(tx store.Tx) error) error {
+	return s.st.Update(ctx, fn)
+}
+
+// stamp returns the current time at the millisecond, as ECS reports times.
+func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+// newID returns a 32-hex-digit identifier, the shape of ECS task and
+// container instance IDs.
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%x", b[:])
+}
