@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"sync"
 )
 
@@ -166,9 +167,27 @@ func (s *Shape) Regexp() *regexp.Regexp {
 		return nil
 	}
 	s.reOnce.Do(func() {
-		s.re, _ = regexp.Compile(`^(?:` + s.Pattern + `)$`)
+		s.re, _ = regexp.Compile(`^(?:` + javaToRE2(s.Pattern) + `)$`)
 	})
 	return s.re
+}
+
+var (
+	javaSurrogates = regexp.MustCompile(`\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})`)
+	javaEscapes    = regexp.MustCompile(`\\u([0-9A-Fa-f]{4})`)
+)
+
+// javaToRE2 rewrites the Java regular-expression escapes AWS models use
+// into RE2: \uXXXX becomes \x{XXXX}, and a UTF-16 surrogate pair
+// (\uD800\uDC00) the code point it encodes.
+func javaToRE2(p string) string {
+	p = javaSurrogates.ReplaceAllStringFunc(p, func(m string) string {
+		sub := javaSurrogates.FindStringSubmatch(m)
+		hi, _ := strconv.ParseUint(sub[1], 16, 32)
+		lo, _ := strconv.ParseUint(sub[2], 16, 32)
+		return fmt.Sprintf(`\x{%X}`, 0x10000+(hi-0xD800)<<10+(lo-0xDC00))
+	})
+	return javaEscapes.ReplaceAllString(p, `\x{$1}`)
 }
 
 // ErrorCode is the code an error shape is known by on the wire: the model's
