@@ -139,7 +139,9 @@ func TestValidTaskDefinitionErrors(t *testing.T) {
 			r.Volumes = []ecsapi.Volume{{Name: ptr.To("v"), Host: &ecsapi.HostVolumeProperties{SourcePath: ptr.To("/data")}}}
 		}, ErrClient, "Fargate compatible task definitions do not support sourcePath"},
 		{"fargate privileged", fargateReq, func(r *ecsapi.RegisterTaskDefinitionRequest) { r.ContainerDefinitions[0].Privileged = ptr.To(true) }, ErrClient, "privileged"},
-		{"fargate stopTimeout", fargateReq, func(r *ecsapi.RegisterTaskDefinitionRequest) { r.ContainerDefinitions[0].StopTimeout = ptr.To(int32(121)) }, ErrClient, "stopTimeout"},
+		{"fargate stopTimeout", fargateReq, func(r *ecsapi.RegisterTaskDefinitionRequest) {
+			r.ContainerDefinitions[0].StopTimeout = ptr.To(int32(121))
+		}, ErrClient, "stopTimeout"},
 		{"fargate constraints", fargateReq, func(r *ecsapi.RegisterTaskDefinitionRequest) {
 			r.PlacementConstraints = []ecsapi.TaskDefinitionPlacementConstraint{{Type: ptr.To("memberOf"), Expression: ptr.To("attribute:x == y")}}
 		}, ErrClient, "placement constraints"},
@@ -150,7 +152,9 @@ func TestValidTaskDefinitionErrors(t *testing.T) {
 			r.NetworkMode = ptr.To("host")
 			r.ContainerDefinitions[0].PortMappings[0].HostPort = ptr.To(int32(80))
 		}, ErrClient, "When networkMode=host, the host ports and container ports in port mappings must match."},
-		{"no container port", ec2Req, func(r *ecsapi.RegisterTaskDefinitionRequest) { r.ContainerDefinitions[0].PortMappings[0].ContainerPort = nil }, ErrClient,
+		{"no container port", ec2Req, func(r *ecsapi.RegisterTaskDefinitionRequest) {
+			r.ContainerDefinitions[0].PortMappings[0].ContainerPort = nil
+		}, ErrClient,
 			"Invalid 'containerPort' setting for container 'app'."},
 		{"duplicate host port", ec2Req, func(r *ecsapi.RegisterTaskDefinitionRequest) {
 			r.ContainerDefinitions[0].PortMappings = []ecsapi.PortMapping{{ContainerPort: ptr.To(int32(80)), HostPort: ptr.To(int32(80))}}
@@ -217,7 +221,9 @@ func TestValidTaskDefinitionErrors(t *testing.T) {
 		{"fargate swap", fargateReq, func(r *ecsapi.RegisterTaskDefinitionRequest) {
 			r.ContainerDefinitions[0].LinuxParameters = &ecsapi.LinuxParameters{MaxSwap: ptr.To(int32(10))}
 		}, ErrClient, "maxSwap"},
-		{"bad role", ec2Req, func(r *ecsapi.RegisterTaskDefinitionRequest) { r.TaskRoleArn = ptr.To("arn:aws:iam::123456789012:user/bob") }, ErrClient, "Role is not valid"},
+		{"bad role", ec2Req, func(r *ecsapi.RegisterTaskDefinitionRequest) {
+			r.TaskRoleArn = ptr.To("arn:aws:iam::123456789012:user/bob")
+		}, ErrClient, "Role is not valid"},
 		{"environment file", ec2Req, func(r *ecsapi.RegisterTaskDefinitionRequest) {
 			r.ContainerDefinitions[0].EnvironmentFiles = []ecsapi.EnvironmentFile{{Type: ptr.To("s3"), Value: ptr.To("bucket/key")}}
 		}, ErrClient, "environmentFiles"},

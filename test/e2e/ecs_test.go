@@ -64,7 +64,9 @@ func TestAWSCLIECSTutorial(t *testing.T) {
 	if len(clusters.ClusterArns) != 1 {
 		t.Fatalf("list-clusters: %+v", clusters)
 	}
-	var settings struct{ Settings []struct{ Name, Value string } }
+	var settings struct {
+		Settings []struct{ Name, Value string }
+	}
 	w.mustAWS(env, &settings, "ecs", "list-account-settings", "--effective-settings")
 	if len(settings.Settings) == 0 {
 		t.Fatalf("list-account-settings: %+v", settings)

@@ -131,7 +131,9 @@ func TestECSTaskDefinitionErrors(t *testing.T) {
 			in.ContainerDefinitions[0].LogConfiguration = &types.LogConfiguration{LogDriver: types.LogDriverAwslogs,
 				Options: map[string]string{"awslogs-group": "g", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "p"}}
 		}, "Fargate requires task definition to have execution role ARN to support log driver awslogs."},
-		"ports": {func(in *ecs.RegisterTaskDefinitionInput) { in.ContainerDefinitions[0].PortMappings[0].HostPort = aws.Int32(8080) },
+		"ports": {func(in *ecs.RegisterTaskDefinitionInput) {
+			in.ContainerDefinitions[0].PortMappings[0].HostPort = aws.Int32(8080)
+		},
 			"When networkMode=awsvpc, the host ports and container ports in port mappings must match."},
 		"no essential": {func(in *ecs.RegisterTaskDefinitionInput) { in.ContainerDefinitions[0].Essential = aws.Bool(false) }, "essential"},
 		"unknown volume": {func(in *ecs.RegisterTaskDefinitionInput) {
