@@ -1,0 +1,182 @@
+package placement
+
+import (
+	"strconv"
+	"strings"
+)
+
+// evalEnv is what an expression sees of one instance: the snapshot plus,
+// inside Place, the tasks placed earlier in the same batch.
+type evalEnv struct {
+	inst    *Instance
+	running int
+	eng     *engine // nil outside Place
+	idx     int     // instance index in eng
+}
+
+// hasGroup reports whether the instance runs a task of group g.
+func (v *evalEnv) hasGroup(g string) bool {
+	if v.eng != nil {
+		if gi, ok := v.eng.groupIDs[g]; ok {
+			return v.eng.groups[gi].count[v.idx] > 0
+		}
+	}
+	return v.inst.TaskGroups[g] > 0
+}
+
+// anyGroup reports whether pred holds for a group the instance runs.
+func (v *evalEnv) anyGroup(pred func(string) bool) bool {
+	for g, n := range v.inst.TaskGroups {
+		if n > 0 && pred(g) {
+			return true
+		}
+	}
+	if v.eng != nil {
+		for gi := range v.eng.groups {
+			g := &v.eng.groups[gi]
+			if g.count[v.idx] > 0 && v.inst.TaskGroups[g.name] <= 0 && pred(g.name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (n *andNode) eval(v *evalEnv) bool { return n.l.eval(v) && n.r.eval(v) }
+func (n *orNode) eval(v *evalEnv) bool  { return n.l.eval(v) || n.r.eval(v) }
+func (n *notNode) eval(v *evalEnv) bool { return !n.x.eval(v) }
+
+func (n *cmpNode) eval(v *evalEnv) bool {
+	switch n.kind {
+	case subjAttribute:
+		val, ok := v.inst.Attributes[n.name]
+		return n.evalString(val, ok)
+	case subjEC2InstanceID:
+		return n.evalString(v.inst.EC2InstanceID, true)
+	case subjAgentConnected:
+		return n.evalString(strconv.FormatBool(v.inst.AgentConnected), true)
+	case subjRegisteredAt:
+		at := v.inst.RegisteredAt
+		c := at.Compare(n.times[0])
+		if n.op == OpEquals || n.op == OpNotEquals {
+			// A bare date compares with the day, not with midnight.
+			if !strings.Contains(n.args[0], "T") {
+				y1, m1, d1 := at.UTC().Date()
+				y2, m2, d2 := n.times[0].Date()
+				eq := y1 == y2 && m1 == m2 && d1 == d2
+				return eq == (n.op == OpEquals)
+			}
+		}
+		return ordered(n.op, c)
+	case subjRunningTasks:
+		r := v.running
+		return ordered(n.op, cmpInt(r, n.ints[0]))
+	case subjAgentVersion:
+		have, ok := parseVersion(v.inst.AgentVersion)
+		if !ok {
+			return n.op == OpNotEquals
+		}
+		return ordered(n.op, compareVersions(have, n.vers[0]))
+	case subjTaskGroup:
+		switch n.op {
+		case OpEquals:
+			return v.hasGroup(n.args[0])
+		case OpNotEquals:
+			return !v.hasGroup(n.args[0])
+		case OpIn, OpNotIn:
+			hit := false
+			for _, a := range n.args {
+				if v.hasGroup(a) {
+					hit = true
+					break
+				}
+			}
+			return hit == (n.op == OpIn)
+		case OpMatches, OpNotMatches:
+			return v.anyGroup(n.re.MatchString) == (n.op == OpMatches)
+		case OpExists, OpNotExists:
+			return v.anyGroup(func(string) bool { return true }) == (n.op == OpExists)
+		}
+	}
+	return false
+}
+
+// evalString evaluates a string-valued subject; ok is false when an
+// attribute is absent, which satisfies only the negative operators.
+func (n *cmpNode) evalString(val string, ok bool) bool {
+	switch n.op {
+	case OpExists:
+		return ok
+	case OpNotExists:
+		return !ok
+	case OpEquals:
+		return ok && val == n.args[0]
+	case OpNotEquals:
+		return !ok || val != n.args[0]
+	case OpIn, OpNotIn:
+		hit := false
+		if ok {
+			for _, a := range n.args {
+				if val == a {
+					hit = true
+					break
+				}
+			}
+		}
+		return hit == (n.op == OpIn)
+	case OpMatches:
+		return ok && n.re.MatchString(val)
+	case OpNotMatches:
+		return !ok || !n.re.MatchString(val)
+	case OpGreaterThan, OpGreaterThanEqual, OpLessThan, OpLessThanEqual:
+		if !ok {
+			return false
+		}
+		// Numbers compare as numbers, anything else as strings.
+		if n.isNum[0] {
+			if f, isNum := parseNumber(val); isNum {
+				return ordered(n.op, cmpFloat(f, n.num[0]))
+			}
+		}
+		return ordered(n.op, strings.Compare(val, n.args[0]))
+	}
+	return false
+}
+
+func ordered(op Op, c int) bool {
+	switch op {
+	case OpEquals:
+		return c == 0
+	case OpNotEquals:
+		return c != 0
+	case OpGreaterThan:
+		return c > 0
+	case OpGreaterThanEqual:
+		return c >= 0
+	case OpLessThan:
+		return c < 0
+	case OpLessThanEqual:
+		return c <= 0
+	}
+	return false
+}
+
+func cmpInt(a, b int) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
