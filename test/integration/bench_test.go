@@ -4,10 +4,12 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -20,7 +22,27 @@ import (
 // signer over keep-alive connections. Client and server share the machine.
 func BenchmarkEdgeGetCallerIdentity(b *testing.B) {
 	env := wharftest.Start(b)
-	creds, err := env.Root().Credentials.Retrieve(context.Background())
+	benchSignedCalls(b, env.URL, env.Root())
+}
+
+// BenchmarkBareHTTPBaseline is the floor: the same signing client against a
+// net/http server that answers a constant GetCallerIdentity response without
+// verifying, decoding or recording anything. The gap to
+// BenchmarkEdgeGetCallerIdentity is the edge's own cost.
+func BenchmarkBareHTTPBaseline(b *testing.B) {
+	const resp = `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:root</Arn><UserId>123456789012</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>x</RequestId></ResponseMetadata></GetCallerIdentityResponse>`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/xml")
+		_, _ = io.WriteString(w, resp)
+	}))
+	defer srv.Close()
+	env := wharftest.Start(b) // only for a credential to sign with
+	benchSignedCalls(b, srv.URL, env.Root())
+}
+
+func benchSignedCalls(b *testing.B, url string, cfg aws.Config) {
+	creds, err := cfg.Credentials.Retrieve(context.Background())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -34,7 +56,7 @@ func BenchmarkEdgeGetCallerIdentity(b *testing.B) {
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			req, _ := http.NewRequest(http.MethodPost, env.URL+"/", strings.NewReader(body))
+			req, _ := http.NewRequest(http.MethodPost, url+"/", strings.NewReader(body))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
 			if err := signer.SignHTTP(context.Background(), creds, req, bodyHash, "sts", "us-east-1", time.Now()); err != nil {
 				b.Error(err)
