@@ -197,7 +197,13 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		action := c.svc.actionPrefix() + ":" + c.opName
-		if err := e.cfg.Authorizer.Authorize(ctx, p, action, resource, conditions(r, res.Region)); err != nil {
+		cond := conditions(r, res.Region)
+		if c.svc.ResourceTags != nil {
+			for k, v := range c.svc.ResourceTags(ctx, c.opName, in) {
+				cond["aws:ResourceTag/"+k] = []string{v}
+			}
+		}
+		if err := e.cfg.Authorizer.Authorize(ctx, p, action, resource, cond); err != nil {
 			if errors.Is(err, e.cfg.AccessDenied) {
 				code, status := "AccessDeniedException", http.StatusBadRequest
 				if c.proto == protoQuery {

@@ -33,6 +33,9 @@ type Service struct {
 	// Resource names the resource ARN an operation acts on, for IAM
 	// authorization. Nil, or "" returned, means "*".
 	Resource func(ctx context.Context, op string, in map[string]any) string
+	// ResourceTags returns the tags of the resource an operation acts on,
+	// offered to policies as aws:ResourceTag/<key>. Nil means none.
+	ResourceTags func(ctx context.Context, op string, in map[string]any) map[string]string
 	// Public lists operations any authenticated caller may call without a
 	// policy allowing it (sts:GetCallerIdentity).
 	Public map[string]bool

@@ -95,3 +95,35 @@ var selfOps = map[string]bool{
 	"ChangePassword": true, "ListMFADevices": true, "ListSigningCertificates": true, "ListSSHPublicKeys": true,
 	"ListServiceSpecificCredentials": true,
 }
+
+// ResourceTags returns the tags of the user or role an operation acts on
+// (the same entity ResourceARN names), for aws:ResourceTag/… conditions;
+// nil when the resource has no tags or is not a user or role.
+func (s *Service) ResourceTags(ctx context.Context, op string, in map[string]any) map[string]string {
+	str := func(k string) string { v, _ := in[k].(string); return v }
+	if str("GroupName") != "" && op != "ListGroupsForUser" || strings.HasPrefix(op, "Create") {
+		return nil
+	}
+	var tags []tag
+	_ = s.view(ctx, func(tx store.Tx, _ string) error {
+		switch {
+		case str("RoleName") != "":
+			r, err := loadRole(tx, str("RoleName"))
+			tags = r.Tags
+			return err
+		case str("UserName") != "":
+			u, _, err := loadUser(tx, str("UserName"))
+			tags = u.Tags
+			return err
+		}
+		return nil
+	})
+	if len(tags) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(tags))
+	for _, t := range tags {
+		out[t.Key] = t.Value
+	}
+	return out
+}

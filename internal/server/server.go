@@ -17,14 +17,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/wharfhq/wharf/api/cloudtrailapi"
+	"github.com/wharfhq/wharf/api/ecrapi"
 	"github.com/wharfhq/wharf/api/ecsapi"
 	"github.com/wharfhq/wharf/api/iamapi"
 	"github.com/wharfhq/wharf/api/models"
 	"github.com/wharfhq/wharf/api/stsapi"
 	"github.com/wharfhq/wharf/internal/audit"
+	blobfs "github.com/wharfhq/wharf/internal/blobstore/fs"
+	"github.com/wharfhq/wharf/internal/ecr"
 	"github.com/wharfhq/wharf/internal/ecs"
 	"github.com/wharfhq/wharf/internal/edge"
 	"github.com/wharfhq/wharf/internal/iam"
+	"github.com/wharfhq/wharf/internal/registry"
 	"github.com/wharfhq/wharf/internal/store/sqlite"
 	"github.com/wharfhq/wharf/internal/sts"
 )
@@ -113,18 +117,32 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.sweeper.start(context.WithoutCancel(ctx))
 	stsSvc := sts.New(iamSvc, sts.Options{Now: cfg.Now})
 	auditSvc := audit.NewService(st, audit.ServiceOptions{Now: cfg.Now})
+	blobs, err := blobfs.Open(filepath.Join(cfg.DataDir, "blobs"), blobfs.Options{Now: cfg.Now})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	publicHost := cfg.PublicHost
+	if publicHost == "" {
+		publicHost = addr
+	}
+	registrySvc := registry.New(registry.Options{Store: st, Blobs: blobs, Authorizer: iamSvc, Credentials: iamSvc,
+		Realm: publicHost, Now: cfg.Now, Logger: log})
+	ecrSvc := ecr.New(ecr.Options{Registry: registrySvc, Credentials: iamSvc, PublicHost: publicHost})
 	ecsSvc := ecs.New(st, ecs.Options{Now: cfg.Now, Logger: log, Endpoint: "http://" + addr})
 
 	api, err := edge.New(edge.Config{
 		Services: []*edge.Service{
 			{Model: models.MustLoad(iamapi.ModelName), Handlers: iamapi.Handlers(iamSvc), Errors: iam.ErrorTable,
-				ValidationCode: "ValidationError", Resource: iamSvc.ResourceARN},
+				ValidationCode: "ValidationError", Resource: iamSvc.ResourceARN, ResourceTags: iamSvc.ResourceTags},
 			{Model: models.MustLoad(stsapi.ModelName), Handlers: stsapi.Handlers(stsSvc), Errors: sts.ErrorTable,
 				ValidationCode: "ValidationError", Resource: sts.ResourceARN, Public: map[string]bool{"GetCallerIdentity": true}},
 			{Model: models.MustLoad(cloudtrailapi.ModelName), Handlers: cloudtrailapi.Handlers(auditSvc), Errors: audit.ErrorTable,
 				ValidationCode: "ValidationException"},
 			{Model: models.MustLoad(ecsapi.ModelName), Handlers: ecsapi.Handlers(ecsSvc), Errors: ecs.ErrorTable,
 				ValidationCode: "InvalidParameterException"},
+			{Model: models.MustLoad(ecrapi.ModelName), Handlers: ecrapi.Handlers(ecrSvc), Errors: ecr.ErrorTable,
+				ValidationCode: "InvalidParameterException", Resource: ecr.ResourceARN},
 		},
 		Credentials:  iamSvc,
 		Authorizer:   iamSvc,
@@ -146,6 +164,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/", api)
+	mux.Handle("/v2/", registrySvc.Handler())
 
 	s.http = &http.Server{
 		Handler:           mux,

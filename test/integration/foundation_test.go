@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
@@ -242,5 +243,44 @@ func TestAuditLookup(t *testing.T) {
 			t.Fatalf("CreateUser never showed up in LookupEvents (got %d events)", len(out.Events))
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Conditions supplied by the edge: aws:ResourceTag from the target user's
+// tags and aws:SourceIp from the connection.
+func TestPolicyConditions(t *testing.T) {
+	env := wharftest.Start(t)
+	ctx := context.Background()
+	root := iam.NewFromConfig(env.Root())
+	for name, team := range map[string]string{"bob": "dev", "carol": "ops", "admin": "ops"} {
+		if _, err := root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(name), Tags: []iamtypes.Tag{{Key: aws.String("team"), Value: aws.String(team)}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	doc := `{"Version":"2012-10-17","Statement":[
+	  {"Effect":"Allow","Action":"iam:DeleteUser","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"dev"}}},
+	  {"Effect":"Allow","Action":"iam:ListUsers","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"127.0.0.0/8"}}},
+	  {"Effect":"Allow","Action":"iam:ListRoles","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}`
+	if _, err := root.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("admin"), PolicyName: aws.String("p"), PolicyDocument: aws.String(doc)}); err != nil {
+		t.Fatal(err)
+	}
+	key, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("admin")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := iam.NewFromConfig(env.Config(aws.ToString(key.AccessKey.AccessKeyId), aws.ToString(key.AccessKey.SecretAccessKey), ""))
+	if _, err := admin.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String("bob")}); err != nil {
+		t.Fatalf("delete the dev user: %v", err)
+	}
+	_, err = admin.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String("carol")})
+	if code := apiCode(t, err); code != "AccessDenied" {
+		t.Fatalf("delete the ops user: code = %s", code)
+	}
+	if _, err := admin.ListUsers(ctx, &iam.ListUsersInput{}); err != nil {
+		t.Fatalf("list users from loopback: %v", err)
+	}
+	_, err = admin.ListRoles(ctx, &iam.ListRolesInput{})
+	if code := apiCode(t, err); code != "AccessDenied" {
+		t.Fatalf("list roles from outside 10/8: code = %s", code)
 	}
 }
