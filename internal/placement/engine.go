@@ -40,8 +40,9 @@ const (
 )
 
 // indexAfter is how many tasks of one shape are placed by scanning before
-// the ordered index is built; small RunTask calls never pay for sorting.
-const indexAfter = 4
+// the ordered index is built; RunTask calls (count <= 10) never pay for
+// sorting.
+const indexAfter = 10
 
 type groupState struct {
 	name  string
@@ -76,6 +77,13 @@ type engine struct {
 	failures []Failure
 	detached []*shape
 	keyBuf   strings.Builder
+	env      evalEnv // reused: a local would escape through node.eval
+}
+
+// envFor points the engine's evaluation environment at instance x.
+func (e *engine) envFor(x int) *evalEnv {
+	e.env = evalEnv{inst: &e.snap[x], running: e.running[x], eng: e, idx: x}
+	return &e.env
 }
 
 func newEngine(snapshot []Instance, opts Options) *engine {
@@ -203,9 +211,9 @@ func (e *engine) fit(s *shape, x int32) fitResult {
 		return fitDead
 	}
 	if len(s.dynamic) > 0 {
-		v := evalEnv{inst: &e.snap[x], running: e.running[x], eng: e, idx: int(x)}
+		v := e.envFor(int(x))
 		for _, d := range s.dynamic {
-			if !d.root.eval(&v) {
+			if !d.root.eval(v) {
 				return fitSkip
 			}
 		}
@@ -438,9 +446,9 @@ func (e *engine) reason(s *shape, x int32) (string, string) {
 	if s.distinct && e.groups[s.gi].count[x] > 0 {
 		return ReasonDistinctInstance, "the instance already runs a task of group " + strconv.Quote(s.task.Group)
 	}
-	v := evalEnv{inst: in, running: e.running[x], eng: e, idx: int(x)}
+	v := e.envFor(int(x))
 	for _, c := range s.task.Constraints {
-		if c.Type == MemberOf && !c.Expr.root.eval(&v) {
+		if c.Type == MemberOf && !c.Expr.root.eval(v) {
 			return ReasonMemberOf, "the instance does not match " + c.Expr.String()
 		}
 	}

@@ -12,6 +12,31 @@ type evalEnv struct {
 	running int
 	eng     *engine // nil outside Place
 	idx     int     // instance index in eng
+
+	// reMemo caches regular-expression results by value while Place
+	// evaluates static expressions over the whole snapshot, where few
+	// distinct values (instance types, zones) repeat many times.
+	reMemo map[reKey]bool
+}
+
+type reKey struct {
+	n *cmpNode
+	v string
+}
+
+func (v *evalEnv) match(n *cmpNode, s string) bool {
+	if v.reMemo == nil {
+		return n.re.MatchString(s)
+	}
+	k := reKey{n, s}
+	if m, ok := v.reMemo[k]; ok {
+		return m
+	}
+	m := n.re.MatchString(s)
+	if len(v.reMemo) < 4096 {
+		v.reMemo[k] = m
+	}
+	return m
 }
 
 // hasGroup reports whether the instance runs a task of group g.
@@ -50,11 +75,11 @@ func (n *cmpNode) eval(v *evalEnv) bool {
 	switch n.kind {
 	case subjAttribute:
 		val, ok := v.inst.Attributes[n.name]
-		return n.evalString(val, ok)
+		return n.evalString(v, val, ok)
 	case subjEC2InstanceID:
-		return n.evalString(v.inst.EC2InstanceID, true)
+		return n.evalString(v, v.inst.EC2InstanceID, true)
 	case subjAgentConnected:
-		return n.evalString(strconv.FormatBool(v.inst.AgentConnected), true)
+		return n.evalString(v, strconv.FormatBool(v.inst.AgentConnected), true)
 	case subjRegisteredAt:
 		at := v.inst.RegisteredAt
 		c := at.Compare(n.times[0])
@@ -103,7 +128,7 @@ func (n *cmpNode) eval(v *evalEnv) bool {
 
 // evalString evaluates a string-valued subject; ok is false when an
 // attribute is absent, which satisfies only the negative operators.
-func (n *cmpNode) evalString(val string, ok bool) bool {
+func (n *cmpNode) evalString(v *evalEnv, val string, ok bool) bool {
 	switch n.op {
 	case OpExists:
 		return ok
@@ -125,9 +150,9 @@ func (n *cmpNode) evalString(val string, ok bool) bool {
 		}
 		return hit == (n.op == OpIn)
 	case OpMatches:
-		return ok && n.re.MatchString(val)
+		return ok && v.match(n, val)
 	case OpNotMatches:
-		return !ok || !n.re.MatchString(val)
+		return !ok || !v.match(n, val)
 	case OpGreaterThan, OpGreaterThanEqual, OpLessThan, OpLessThanEqual:
 		if !ok {
 			return false

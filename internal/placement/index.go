@@ -1,9 +1,8 @@
 package placement
 
 import (
+	"encoding/binary"
 	"slices"
-	"strconv"
-	"strings"
 )
 
 // index orders a shape's candidates so a placement looks at a handful of
@@ -39,14 +38,13 @@ func (e *engine) buildIndex(s *shape) {
 		}
 	}
 	byKey := map[string]int32{}
-	var kb strings.Builder
+	var kb []byte
 	for _, x := range s.alive {
-		kb.Reset()
+		kb = kb[:0]
 		for j := range s.attrs {
-			kb.WriteString(strconv.Itoa(int(s.attrs[j].vid[x])))
-			kb.WriteByte(',')
+			kb = binary.LittleEndian.AppendUint32(kb, uint32(s.attrs[j].vid[x]))
 		}
-		p, ok := byKey[kb.String()]
+		p, ok := byKey[string(kb)]
 		if !ok {
 			vids := make([]int32, len(s.attrs))
 			for j := range s.attrs {
@@ -54,7 +52,7 @@ func (e *engine) buildIndex(s *shape) {
 			}
 			p = int32(len(ix.parts))
 			ix.parts = append(ix.parts, partition{vids: vids})
-			byKey[kb.String()] = p
+			byKey[string(kb)] = p
 		}
 		ix.parts[p].members = append(ix.parts[p].members, x)
 		ix.partOf[x] = p

@@ -88,6 +88,12 @@ func lex(src string) ([]token, error) {
 			j := i
 			for j < len(src) {
 				r, size := utf8.DecodeRuneInString(src[j:])
+				// A lone '|' inside a word is regex alternation (t2.*|m4.*);
+				// only "||" is the or operator.
+				if r == '|' && j > i && !strings.HasPrefix(src[j:], "||") {
+					j++
+					continue
+				}
 				if isSpecial(r) || (r == utf8.RuneError && size == 1) {
 					break
 				}

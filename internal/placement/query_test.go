@@ -45,6 +45,7 @@ func TestParseCanonical(t *testing.T) {
 		{`a == "it's"`, `attribute:a == 'it\'s'`},
 		{`a =~ 't2\.(micro|small)'`, `attribute:a =~ 't2\.(micro|small)'`},
 		{"a == ''", "attribute:a == ''"},
+		{"a =~ t2.*|m4.* || b == c|", "attribute:a =~ 't2.*|m4.*' or attribute:b == 'c|'"},
 		{"attribute:and == or", "attribute:and == or"},
 	}
 	for _, tt := range tests {

@@ -241,9 +241,11 @@ func (e *engine) staticMatches(x *Expr) []bool {
 		return m
 	}
 	m := make([]bool, len(e.snap))
+	memo := map[reKey]bool{}
 	for i := range e.snap {
-		v := evalEnv{inst: &e.snap[i], running: e.running[i], eng: e, idx: i}
-		m[i] = x.root.eval(&v)
+		v := e.envFor(i)
+		v.reMemo = memo
+		m[i] = x.root.eval(v)
 	}
 	e.exprCache[x.canon] = m
 	return m
