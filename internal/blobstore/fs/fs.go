@@ -384,12 +384,12 @@ func validID(id string) bool {
 }
 
 type upload struct {
-	s   *Store
-	id  string
-	dir string
-	f   *os.File
-	h   hash.Hash
-	st  uploadState
+	s    *Store
+	id   string
+	dir  string
+	f    *os.File
+	h    hash.Hash
+	st   uploadState
 	n    int64 // bytes written so far (>= st.Offset)
 	err  error // sticky write error
 	done bool  // committed, cancelled or closed
