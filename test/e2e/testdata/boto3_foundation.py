@@ -5,8 +5,11 @@ Usage: boto3_foundation.py ENDPOINT  (credentials from the shared files)
 import json
 import sys
 import time
+import urllib.error
+import urllib.request
 
 import boto3
+import botocore
 import botocore.config
 import botocore.exceptions
 
@@ -79,6 +82,29 @@ expect_error("SignatureDoesNotMatch", bad.client("sts", endpoint_url=endpoint, r
 raw_iam = client("iam", config=botocore.config.Config(parameter_validation=False))
 err = expect_error("ValidationError", raw_iam.create_user, UserName="")
 assert "Member must have length greater than or equal to 1" in str(err), err
+
+# Presigned URLs (as `aws eks get-token` makes them): fresh ones work,
+# expired ones are refused with RequestExpired.
+def fetch(url):
+    try:
+        with urllib.request.urlopen(url) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+url = sts.generate_presigned_url("get_caller_identity", ExpiresIn=60, HttpMethod="GET")
+status, body = fetch(url)
+assert status == 200 and account in body, (status, body)
+url = sts.generate_presigned_url("get_caller_identity", ExpiresIn=1, HttpMethod="GET")
+time.sleep(2.5)
+status, body = fetch(url)
+assert status == 400 and "<Code>RequestExpired</Code>" in body, (status, body)
+
+# Unsigned requests.
+unsigned = session.client("sts", endpoint_url=endpoint, region_name="us-east-1",
+                          config=botocore.config.Config(signature_version=botocore.UNSIGNED))
+expect_error("MissingAuthenticationToken", unsigned.get_caller_identity)
 
 # CloudTrail over JSON.
 ct = client("cloudtrail")
