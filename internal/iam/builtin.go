@@ -1,7 +1,6 @@
 package iam
 
 import (
-	"strings"
 	"time"
 
 	"github.com/wharfhq/wharf/internal/policy"
@@ -89,4 +88,3 @@ var builtinByARN = func() map[string]*builtin {
 	return m
 }()
 
-func isAWSPolicy(policyARN string) bool { return strings.HasPrefix(policyARN, awsPolicyPrefix) }
