@@ -87,4 +87,3 @@ var builtinByARN = func() map[string]*builtin {
 	}
 	return m
 }()
-
