@@ -96,3 +96,28 @@ func BenchmarkRandom10kInstances(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(tasks)*b.N)/b.Elapsed().Seconds(), "placements/s")
 }
+
+// BenchmarkDefaultStrategies10kInstances places 100,000 tasks with the
+// default chain spread(zone), spread(instanceId).
+func BenchmarkDefaultStrategies10kInstances(b *testing.B) {
+	snap := bigCluster(10_000)
+	tasks := benchTasks(b, 100_000)
+	for i := range tasks {
+		tasks[i].Strategies = nil
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		Place(snap, tasks, Options{})
+	}
+	b.ReportMetric(float64(len(tasks)*b.N)/b.Elapsed().Seconds(), "placements/s")
+}
+
+func BenchmarkParse(b *testing.B) {
+	const src = "attribute:ecs.instance-type =~ t2.* and attribute:ecs.availability-zone in [us-east-1a, us-east-1b] and not task:group == service:db"
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse(src); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -6,9 +6,14 @@ import (
 	"strings"
 )
 
-// ReasonInvalid marks a task that failed Task.Validate. The ECS service
-// validates before calling Place, so it never sees this reason.
-const ReasonInvalid = "INVALID"
+// Wharf-specific failure reasons. ReasonInvalid marks a task that failed
+// Task.Validate (the ECS service validates first, so it never sees it);
+// ReasonInactive is PlaceOn's answer for a named instance that is not
+// ACTIVE.
+const (
+	ReasonInvalid  = "INVALID"
+	ReasonInactive = "INACTIVE"
+)
 
 // Place decides where each task goes. It is a pure function of its inputs:
 // it reads no clock, does no I/O, starts no goroutine and never modifies
@@ -457,4 +462,41 @@ func (e *engine) reason(s *shape, x int32) (string, string) {
 
 func need(what string, want, have int) string {
 	return "needs " + strconv.Itoa(want) + " " + what + ", " + strconv.Itoa(have) + " remaining"
+}
+
+// PlaceOn is StartTask's decision: one copy of task on each named instance,
+// with the same checks as Place but no strategies. ids are container
+// instance IDs as the snapshot spells them (the caller resolves ARNs);
+// unknown IDs fail with MISSING, instances that are not ACTIVE with
+// ReasonInactive. Copies are placed in order, so naming an instance twice
+// places two tasks on it if they fit.
+func PlaceOn(snapshot []Instance, task Task, ids []string) ([]Placement, []Failure) {
+	e := newEngine(snapshot, Options{})
+	s, err := e.shapeFor(&task)
+	if err != nil {
+		return nil, []Failure{{Reason: ReasonInvalid, Detail: err.Error()}}
+	}
+	byID := make(map[string]int32, len(snapshot))
+	for i := range snapshot {
+		byID[snapshot[i].ID] = int32(i)
+	}
+	var placements []Placement
+	var failures []Failure
+	for i, id := range ids {
+		x, ok := byID[id]
+		switch {
+		case !ok:
+			failures = append(failures, Failure{TaskIndex: i, Arn: id, Reason: ReasonMissing, Detail: "no such container instance in the cluster"})
+			continue
+		case snapshot[x].Status != StatusActive:
+			failures = append(failures, Failure{TaskIndex: i, Arn: id, Reason: ReasonInactive, Detail: "the container instance is " + snapshot[x].Status})
+			continue
+		}
+		if reason, detail := e.reason(s, x); reason != "" {
+			failures = append(failures, Failure{TaskIndex: i, Arn: id, Reason: reason, Detail: detail})
+			continue
+		}
+		placements = append(placements, Placement{TaskIndex: i, InstanceID: id, HostPorts: e.place(s, x)})
+	}
+	return placements, failures
 }

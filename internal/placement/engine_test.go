@@ -427,3 +427,27 @@ func TestIndexDropsAndReorders(t *testing.T) {
 		t.Errorf("used %d instances", len(got))
 	}
 }
+
+func TestPlaceOn(t *testing.T) {
+	snap := cluster(t, `
+		a mem=1000
+		b mem=100
+		c status=DRAINING
+		d agent=false
+	`)
+	ps, fs := PlaceOn(snap, Task{Memory: 400, Ports: []Port{{}}}, []string{"a", "a", "a", "b", "c", "d", "zz"})
+	if got := fmt.Sprint(ps); got != "[{0 a [49153]} {1 a [49154]}]" {
+		t.Errorf("placements %s", got)
+	}
+	var reasons []string
+	for _, f := range fs {
+		reasons = append(reasons, fmt.Sprint(f.TaskIndex, f.Arn, f.Reason))
+	}
+	want := []string{"2a" + ReasonMemory, "3b" + ReasonMemory, "4c" + ReasonInactive, "5d" + ReasonAgent, "6zz" + ReasonMissing}
+	if !reflect.DeepEqual(reasons, want) {
+		t.Errorf("failures %v\nwant %v", reasons, want)
+	}
+	if _, fs := PlaceOn(snap, Task{Memory: -1}, []string{"a"}); len(fs) != 1 || fs[0].Reason != ReasonInvalid {
+		t.Errorf("invalid task: %v", fs)
+	}
+}
