@@ -253,7 +253,36 @@ func (e *engine) pick(s *shape) int32 {
 	if s.idx != nil {
 		return e.pickIndexed(s)
 	}
+	if s.randomAt == 0 {
+		if x := e.pickRandom(s); x >= 0 {
+			return x
+		}
+	}
 	return e.pickScan(s)
+}
+
+// pickRandom serves a chain that starts with random by rejection sampling:
+// a uniformly drawn live candidate that fits is a uniform draw among those
+// that fit. Candidates that can never fit again are dropped as they are
+// drawn; after a few misses the caller falls back to a full scan, which
+// also decides that nothing fits.
+func (e *engine) pickRandom(s *shape) int32 {
+	for range 32 {
+		if len(s.alive) == 0 {
+			return -1
+		}
+		i := e.rng.IntN(len(s.alive))
+		x := s.alive[i]
+		switch e.fit(s, x) {
+		case fitOK:
+			return x
+		case fitDead:
+			last := len(s.alive) - 1
+			s.alive[i] = s.alive[last]
+			s.alive = s.alive[:last]
+		}
+	}
+	return -1
 }
 
 // pickScan walks the shape's live candidates, dropping those that can no
