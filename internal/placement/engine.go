@@ -2,6 +2,7 @@ package placement
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -77,12 +78,13 @@ type engine struct {
 	shapeList []*shape
 	exprCache map[string][]bool
 
-	version  uint64 // bumped on every placement
-	reported []bool
-	failures []Failure
-	detached []*shape
-	keyBuf   strings.Builder
-	env      evalEnv // reused: a local would escape through node.eval
+	version     uint64 // bumped on every placement
+	reported    []bool
+	allReported bool
+	failures    []Failure
+	detached    []*shape
+	keyBuf      strings.Builder
+	env         evalEnv // reused: a local would escape through node.eval
 }
 
 // envFor points the engine's evaluation environment at instance x.
@@ -230,7 +232,13 @@ func (e *engine) portsFit(s *shape, x int32) bool {
 	if s.portsImpossible {
 		return false
 	}
-	ps := e.portsOf(x)
+	ps := e.ports[x]
+	if ps == nil {
+		if in := &e.snap[x]; len(in.UsedTCPPorts)+len(in.UsedUDPPorts) <= 32 {
+			return e.portsFitSnapshot(s, x)
+		}
+		ps = e.portsOf(x)
+	}
 	for _, k := range s.fixed {
 		if _, used := ps.used[k]; used {
 			return false
@@ -238,6 +246,37 @@ func (e *engine) portsFit(s *shape, x int32) bool {
 	}
 	for proto := range 2 {
 		if s.dyn[proto] > 0 && ps.free[proto]-s.fixedEphemeral[proto] < s.dyn[proto] {
+			return false
+		}
+	}
+	return true
+}
+
+// portsFitSnapshot is portsFit for an instance the batch has not given
+// ports yet: the snapshot's short port lists are read directly instead of
+// building a port map for every instance a RunTask call looks at.
+func (e *engine) portsFitSnapshot(s *shape, x int32) bool {
+	in := &e.snap[x]
+	for _, k := range s.fixed {
+		list := in.UsedTCPPorts
+		if k>>16 == 1 {
+			list = in.UsedUDPPorts
+		}
+		if slices.Contains(list, int(k&0xffff)) {
+			return false
+		}
+	}
+	for proto, list := range [2][]int{in.UsedTCPPorts, in.UsedUDPPorts} {
+		if s.dyn[proto] == 0 {
+			continue
+		}
+		used := 0
+		for i, p := range list {
+			if isEphemeral(p) && !slices.Contains(list[:i], p) {
+				used++
+			}
+		}
+		if EphemeralPortMax-EphemeralPortMin+1-used-s.fixedEphemeral[proto] < s.dyn[proto] {
 			return false
 		}
 	}
@@ -431,10 +470,13 @@ func (e *engine) assignPorts(s *shape, x int32) []int {
 
 // fail records why shape s could not be placed, once per engine state.
 func (e *engine) fail(s *shape, taskIndex int) {
-	if s.failedAt == e.version+1 {
-		return // nothing changed since the last identical failure
+	if e.allReported || s.failedAt == e.version+1 {
+		// A task that fits nowhere gives every ACTIVE instance a reason,
+		// so after the first full report there is nothing left to add.
+		return
 	}
 	s.failedAt = e.version + 1
+	defer func() { e.allReported = true }()
 	for x := range e.snap {
 		if e.reported[x] || e.snap[x].Status != StatusActive {
 			continue
