@@ -153,6 +153,11 @@ func (s *Service) putManifest(w http.ResponseWriter, r *http.Request, rt route) 
 	if p.subject != nil {
 		h.Set("OCI-Subject", p.subject.Digest)
 	}
+	if isDigestRef(rt.ref) {
+		for _, t := range tags {
+			h.Add("OCI-Tag", t)
+		}
+	}
 	h.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusCreated)
 }
@@ -178,6 +183,9 @@ func (s *Service) storeManifest(ctx context.Context, name string, d blobstore.Di
 			return err
 		}
 		for _, b := range p.blobs {
+			if s.sparse {
+				break
+			}
 			if _, err := tx.Get(tblLinks, key(b.Digest, name)); errors.Is(err, store.ErrNotFound) {
 				return errs.New(ErrManifestBlobUnknown, "blob %s referenced by the manifest is unknown to the repository", b.Digest)
 			} else if err != nil {

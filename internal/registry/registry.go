@@ -47,6 +47,12 @@ type Options struct {
 	Realm  string
 	Now    func() time.Time
 	Logger *slog.Logger
+	// SparseManifests accepts image manifests whose config or layers are
+	// not (yet) in the repository, as the conformance suite's
+	// OCI_DATA_SPARSE data expects. Off by default: a manifest must
+	// reference blobs the repository holds (MANIFEST_BLOB_UNKNOWN), so a
+	// pulled image is always complete.
+	SparseManifests bool
 	// MaxManifestSize bounds manifest bodies (default 4 MiB, what the spec
 	// asks registries to accept at least).
 	MaxManifestSize int64
@@ -63,6 +69,7 @@ type Service struct {
 	now    func() time.Time
 	log    *slog.Logger
 	maxMan int64
+	sparse bool
 }
 
 // New returns a registry service.
@@ -80,7 +87,7 @@ func New(opts Options) *Service {
 		opts.Realm = "wharf"
 	}
 	return &Service{st: opts.Store, blobs: opts.Blobs, authz: opts.Authorizer, creds: opts.Credentials,
-		tokens: NewTokens(opts.Store, opts.Now), realm: opts.Realm, now: opts.Now, log: opts.Logger, maxMan: opts.MaxManifestSize}
+		tokens: NewTokens(opts.Store, opts.Now), realm: opts.Realm, now: opts.Now, log: opts.Logger, maxMan: opts.MaxManifestSize, sparse: opts.SparseManifests}
 }
 
 // Tokens is the issuer and verifier of registry passwords.
