@@ -451,3 +451,56 @@ func TestPlaceOn(t *testing.T) {
 		t.Errorf("invalid task: %v", fs)
 	}
 }
+
+func TestDefaultStrategiesOverride(t *testing.T) {
+	snap := cluster(t, `
+		a az=a mem=4096
+		b az=a mem=1024
+		c az=b mem=2048
+	`)
+	task := Task{Memory: 512, Group: "g"}
+	ps, _ := Place(snap, repeat(task, 3), Options{})
+	if got := where(3, ps); !reflect.DeepEqual(got, []string{"a", "c", "b"}) {
+		t.Errorf("default chain placed %v", got)
+	}
+	ps, _ = Place(snap, repeat(task, 3), Options{DefaultStrategies: mustStrategies(t, "binpack:memory")})
+	if got := where(3, ps); !reflect.DeepEqual(got, []string{"b", "b", "c"}) {
+		t.Errorf("binpack default placed %v", got)
+	}
+}
+
+func TestExprConcurrentUse(t *testing.T) {
+	e := MustParse("attribute:ecs.instance-type =~ t2.* and not task:group == db")
+	snap := cluster(t, `
+		a type=t2.micro
+		b type=m4.large groups=db:1
+	`)
+	done := make(chan bool)
+	for range 4 {
+		go func() {
+			ok := true
+			for range 1000 {
+				ok = ok && e.Matches(&snap[0]) && !e.Matches(&snap[1])
+			}
+			done <- ok
+		}()
+	}
+	for range 4 {
+		if !<-done {
+			t.Error("concurrent Matches disagreed")
+		}
+	}
+	// Place calls sharing one parsed constraint run concurrently too.
+	c := Constraint{Type: MemberOf, Expr: e}
+	for range 4 {
+		go func() {
+			ps, _ := Place(snap, repeat(Task{Memory: 1, Constraints: []Constraint{c}}, 20), Options{})
+			done <- len(ps) == 20
+		}()
+	}
+	for range 4 {
+		if !<-done {
+			t.Error("concurrent Place failed")
+		}
+	}
+}
