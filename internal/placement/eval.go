@@ -83,13 +83,13 @@ func (n *cmpNode) eval(v *evalEnv) bool {
 	case subjRegisteredAt:
 		at := v.inst.RegisteredAt
 		c := at.Compare(n.times[0])
-		if n.op == OpEquals || n.op == OpNotEquals {
+		if n.op == opEquals || n.op == opNotEquals {
 			// A bare date compares with the day, not with midnight.
 			if !strings.Contains(n.args[0], "T") {
 				y1, m1, d1 := at.UTC().Date()
 				y2, m2, d2 := n.times[0].Date()
 				eq := y1 == y2 && m1 == m2 && d1 == d2
-				return eq == (n.op == OpEquals)
+				return eq == (n.op == opEquals)
 			}
 		}
 		return ordered(n.op, c)
@@ -99,16 +99,16 @@ func (n *cmpNode) eval(v *evalEnv) bool {
 	case subjAgentVersion:
 		have, ok := parseVersion(v.inst.AgentVersion)
 		if !ok {
-			return n.op == OpNotEquals
+			return n.op == opNotEquals
 		}
 		return ordered(n.op, compareVersions(have, n.vers[0]))
 	case subjTaskGroup:
 		switch n.op {
-		case OpEquals:
+		case opEquals:
 			return v.hasGroup(n.args[0])
-		case OpNotEquals:
+		case opNotEquals:
 			return !v.hasGroup(n.args[0])
-		case OpIn, OpNotIn:
+		case opIn, opNotIn:
 			hit := false
 			for _, a := range n.args {
 				if v.hasGroup(a) {
@@ -116,11 +116,11 @@ func (n *cmpNode) eval(v *evalEnv) bool {
 					break
 				}
 			}
-			return hit == (n.op == OpIn)
-		case OpMatches, OpNotMatches:
-			return v.anyGroup(n.re.MatchString) == (n.op == OpMatches)
-		case OpExists, OpNotExists:
-			return v.anyGroup(func(string) bool { return true }) == (n.op == OpExists)
+			return hit == (n.op == opIn)
+		case opMatches, opNotMatches:
+			return v.anyGroup(n.re.MatchString) == (n.op == opMatches)
+		case opExists, opNotExists:
+			return v.anyGroup(func(string) bool { return true }) == (n.op == opExists)
 		}
 	}
 	return false
@@ -130,15 +130,15 @@ func (n *cmpNode) eval(v *evalEnv) bool {
 // attribute is absent, which satisfies only the negative operators.
 func (n *cmpNode) evalString(v *evalEnv, val string, ok bool) bool {
 	switch n.op {
-	case OpExists:
+	case opExists:
 		return ok
-	case OpNotExists:
+	case opNotExists:
 		return !ok
-	case OpEquals:
+	case opEquals:
 		return ok && val == n.args[0]
-	case OpNotEquals:
+	case opNotEquals:
 		return !ok || val != n.args[0]
-	case OpIn, OpNotIn:
+	case opIn, opNotIn:
 		hit := false
 		if ok {
 			for _, a := range n.args {
@@ -148,12 +148,12 @@ func (n *cmpNode) evalString(v *evalEnv, val string, ok bool) bool {
 				}
 			}
 		}
-		return hit == (n.op == OpIn)
-	case OpMatches:
+		return hit == (n.op == opIn)
+	case opMatches:
 		return ok && v.match(n, val)
-	case OpNotMatches:
+	case opNotMatches:
 		return !ok || !v.match(n, val)
-	case OpGreaterThan, OpGreaterThanEqual, OpLessThan, OpLessThanEqual:
+	case opGreaterThan, opGreaterThanEqual, opLessThan, opLessThanEqual:
 		if !ok {
 			return false
 		}
@@ -168,19 +168,19 @@ func (n *cmpNode) evalString(v *evalEnv, val string, ok bool) bool {
 	return false
 }
 
-func ordered(op Op, c int) bool {
+func ordered(op cmpOp, c int) bool {
 	switch op {
-	case OpEquals:
+	case opEquals:
 		return c == 0
-	case OpNotEquals:
+	case opNotEquals:
 		return c != 0
-	case OpGreaterThan:
+	case opGreaterThan:
 		return c > 0
-	case OpGreaterThanEqual:
+	case opGreaterThanEqual:
 		return c >= 0
-	case OpLessThan:
+	case opLessThan:
 		return c < 0
-	case OpLessThanEqual:
+	case opLessThanEqual:
 		return c <= 0
 	}
 	return false

@@ -16,50 +16,50 @@ type Expr struct {
 	canon   string // String(), computed once
 }
 
-// Op is a comparison operator of the cluster query language.
-type Op uint8
+// cmpOp is a comparison operator of the cluster query language.
+type cmpOp uint8
 
 // Comparison operators, with their symbol and word spellings.
 const (
-	OpEquals           Op = iota + 1 // == equals
-	OpNotEquals                      // != not_equals
-	OpGreaterThan                    // > greater_than
-	OpGreaterThanEqual               // >= greater_than_equal
-	OpLessThan                       // < less_than
-	OpLessThanEqual                  // <= less_than_equal
-	OpExists                         // exists
-	OpNotExists                      // !exists not_exists
-	OpIn                             // in
-	OpNotIn                          // !in not_in "not in"
-	OpMatches                        // =~ matches
-	OpNotMatches                     // !~ not_matches
+	opEquals           cmpOp = iota + 1 // == equals
+	opNotEquals                         // != not_equals
+	opGreaterThan                       // > greater_than
+	opGreaterThanEqual                  // >= greater_than_equal
+	opLessThan                          // < less_than
+	opLessThanEqual                     // <= less_than_equal
+	opExists                            // exists
+	opNotExists                         // !exists not_exists
+	opIn                                // in
+	opNotIn                             // !in not_in "not in"
+	opMatches                           // =~ matches
+	opNotMatches                        // !~ not_matches
 )
 
 var opSymbols = [...]string{
-	OpEquals: "==", OpNotEquals: "!=", OpGreaterThan: ">", OpGreaterThanEqual: ">=",
-	OpLessThan: "<", OpLessThanEqual: "<=", OpExists: "exists", OpNotExists: "!exists",
-	OpIn: "in", OpNotIn: "not_in", OpMatches: "=~", OpNotMatches: "!~",
+	opEquals: "==", opNotEquals: "!=", opGreaterThan: ">", opGreaterThanEqual: ">=",
+	opLessThan: "<", opLessThanEqual: "<=", opExists: "exists", opNotExists: "!exists",
+	opIn: "in", opNotIn: "not_in", opMatches: "=~", opNotMatches: "!~",
 }
 
-func (o Op) String() string {
+func (o cmpOp) String() string {
 	if int(o) < len(opSymbols) && opSymbols[o] != "" {
 		return opSymbols[o]
 	}
-	return "Op(" + strconv.Itoa(int(o)) + ")"
+	return "op(" + strconv.Itoa(int(o)) + ")"
 }
 
-var opWords = map[string]Op{
-	"equals": OpEquals, "not_equals": OpNotEquals,
-	"greater_than": OpGreaterThan, "greater_than_equal": OpGreaterThanEqual,
-	"less_than": OpLessThan, "less_than_equal": OpLessThanEqual,
-	"exists": OpExists, "not_exists": OpNotExists,
-	"in": OpIn, "not_in": OpNotIn,
-	"matches": OpMatches, "not_matches": OpNotMatches,
+var opWords = map[string]cmpOp{
+	"equals": opEquals, "not_equals": opNotEquals,
+	"greater_than": opGreaterThan, "greater_than_equal": opGreaterThanEqual,
+	"less_than": opLessThan, "less_than_equal": opLessThanEqual,
+	"exists": opExists, "not_exists": opNotExists,
+	"in": opIn, "not_in": opNotIn,
+	"matches": opMatches, "not_matches": opNotMatches,
 }
 
-var opSyms = map[string]Op{
-	"==": OpEquals, "!=": OpNotEquals, ">": OpGreaterThan, ">=": OpGreaterThanEqual,
-	"<": OpLessThan, "<=": OpLessThanEqual, "=~": OpMatches, "!~": OpNotMatches,
+var opSyms = map[string]cmpOp{
+	"==": opEquals, "!=": opNotEquals, ">": opGreaterThan, ">=": opGreaterThanEqual,
+	"<": opLessThan, "<=": opLessThanEqual, "=~": opMatches, "!~": opNotMatches,
 }
 
 // subjectKind says what a comparison looks at.
@@ -87,13 +87,13 @@ var fieldSubjects = map[string]subjectKind{
 // Which operators each subject accepts, as the ECS documentation lists them
 // (attributes accept every operator).
 var (
-	opsOrdered = opSet(OpEquals, OpNotEquals, OpGreaterThan, OpGreaterThanEqual, OpLessThan, OpLessThanEqual)
-	opsString  = opSet(OpEquals, OpNotEquals, OpIn, OpNotIn, OpMatches, OpNotMatches)
-	opsGroup   = opsString | opSet(OpExists, OpNotExists)
+	opsOrdered = opSet(opEquals, opNotEquals, opGreaterThan, opGreaterThanEqual, opLessThan, opLessThanEqual)
+	opsString  = opSet(opEquals, opNotEquals, opIn, opNotIn, opMatches, opNotMatches)
+	opsGroup   = opsString | opSet(opExists, opNotExists)
 	opsAll     = opsOrdered | opsGroup
 )
 
-func opSet(ops ...Op) uint32 {
+func opSet(ops ...cmpOp) uint32 {
 	var s uint32
 	for _, o := range ops {
 		s |= 1 << o
@@ -128,7 +128,7 @@ type notNode struct{ x node }
 type cmpNode struct {
 	kind  subjectKind
 	name  string // attribute name (without "attribute:")
-	op    Op
+	op    cmpOp
 	args  []string
 	list  bool // argument written as a list
 	re    *regexp.Regexp
@@ -322,9 +322,9 @@ func (p *parser) parseComparison() (node, error) {
 		w := p.next()
 		switch {
 		case isWord(w, "exists"):
-			n.op = OpNotExists
+			n.op = opNotExists
 		case isWord(w, "in"):
-			n.op = OpNotIn
+			n.op = opNotIn
 		default:
 			return nil, p.errAt(w, "expected 'exists' or 'in' after '!', found "+describe(w))
 		}
@@ -338,7 +338,7 @@ func (p *parser) parseComparison() (node, error) {
 		if w := p.next(); !isWord(w, "in") {
 			return nil, p.errAt(w, "expected 'in' after 'not', found "+describe(w))
 		}
-		n.op = OpNotIn
+		n.op = opNotIn
 	case ot.kind == tokWord:
 		op, ok := opWords[strings.ToLower(ot.text)]
 		if !ok {
@@ -353,9 +353,9 @@ func (p *parser) parseComparison() (node, error) {
 	}
 
 	switch n.op {
-	case OpExists, OpNotExists:
+	case opExists, opNotExists:
 		// no argument
-	case OpIn, OpNotIn:
+	case opIn, opNotIn:
 		lb := p.next()
 		if lb.kind != tokLBrack {
 			return nil, p.errAt(lb, "operator "+n.op.String()+" expects a list such as [a, b], found "+describe(lb))
@@ -444,7 +444,7 @@ func (n *cmpNode) compile() error {
 			n.vers = append(n.vers, v)
 		}
 	case subjAgentConnected:
-		if n.op != OpMatches && n.op != OpNotMatches {
+		if n.op != opMatches && n.op != opNotMatches {
 			for _, a := range n.args {
 				if a != "true" && a != "false" {
 					return compileError("agentConnected expects true or false, found " + strconv.Quote(a))
@@ -453,7 +453,7 @@ func (n *cmpNode) compile() error {
 		}
 	}
 	switch n.op {
-	case OpMatches, OpNotMatches:
+	case opMatches, opNotMatches:
 		// ECS documents Java regular expressions matched against the whole
 		// value (Pattern.matches); RE2 covers the common subset.
 		re, err := regexp.Compile(`^(?:` + n.args[0] + `)$`)
@@ -461,7 +461,7 @@ func (n *cmpNode) compile() error {
 			return compileError("invalid regular expression " + strconv.Quote(n.args[0]) + ": " + err.Error())
 		}
 		n.re = re
-	case OpGreaterThan, OpGreaterThanEqual, OpLessThan, OpLessThanEqual, OpEquals, OpNotEquals:
+	case opGreaterThan, opGreaterThanEqual, opLessThan, opLessThanEqual, opEquals, opNotEquals:
 		if n.kind == subjAttribute {
 			n.num = make([]float64, len(n.args))
 			n.isNum = make([]bool, len(n.args))
