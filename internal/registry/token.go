@@ -139,7 +139,7 @@ func (t *Tokens) Verify(ctx context.Context, password string) (Claims, error) {
 		return Claims{}, ErrTokenInvalid
 	}
 	body, sigPart := password[:i], password[i+1:]
-	sig, err := base64.RawURLEncoding.DecodeString(sigPart)
+	sig, err := base64.RawURLEncoding.Strict().DecodeString(sigPart)
 	if err != nil {
 		return Claims{}, ErrTokenInvalid
 	}
@@ -150,7 +150,7 @@ func (t *Tokens) Verify(ctx context.Context, password string) (Claims, error) {
 	if !hmac.Equal(sig, sign(key, body)) {
 		return Claims{}, ErrTokenInvalid
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(body[len(tokenPrefix):])
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(body[len(tokenPrefix):])
 	if err != nil {
 		return Claims{}, ErrTokenInvalid
 	}

@@ -384,15 +384,16 @@ func validID(id string) bool {
 }
 
 type upload struct {
-	s    *Store
-	id   string
-	dir  string
-	f    *os.File
-	h    hash.Hash
-	st   uploadState
-	n    int64 // bytes written so far (>= st.Offset)
-	err  error // sticky write error
-	done bool  // committed, cancelled or closed
+	s     *Store
+	id    string
+	dir   string
+	f     *os.File
+	h     hash.Hash
+	st    uploadState
+	n     int64 // bytes written so far (>= st.Offset)
+	err   error // sticky write error
+	done  bool  // committed, cancelled or closed
+	dirty bool  // written to since the state was last saved
 }
 
 // restore brings the data file and the hash back to the durable offset.
@@ -437,6 +438,7 @@ func (u *upload) Write(p []byte) (int, error) {
 	if u.err != nil {
 		return 0, u.err
 	}
+	u.dirty = true
 	n, err := u.f.Write(p)
 	u.h.Write(p[:n])
 	u.n += int64(n)
@@ -450,6 +452,7 @@ func (u *upload) ReadFrom(r io.Reader) (int64, error) {
 	if u.err != nil {
 		return 0, u.err
 	}
+	u.dirty = true
 	n, err := copyHashing(u.f, u.h, r)
 	u.n += n
 	return n, err
@@ -524,6 +527,9 @@ func (u *upload) Close() error {
 	if u.err != nil {
 		// Bytes after the durable offset are dropped at the next resume.
 		return u.err
+	}
+	if !u.dirty && u.n == u.st.Offset {
+		return nil // nothing new to make durable
 	}
 	if err := u.f.Sync(); err != nil {
 		return fmt.Errorf("blobstore: sync: %w", err)
