@@ -71,7 +71,8 @@ type instanceRec struct {
 	EC2InstanceID string              `json:"ec2InstanceId"`
 	RegRes        []ecsapi.Resource   `json:"registeredResources"`
 	Remaining     []ecsapi.Resource   `json:"remainingResources"`
-	Attributes    []kv                `json:"attributes,omitempty"` // built-in and custom
+	Attributes    []kv                `json:"attributes,omitempty"` // built-in and the agent's
+	Custom        []kv                `json:"custom,omitempty"`     // PutAttributes
 	Tags          []tag               `json:"tags,omitempty"`
 	VersionInfo   *ecsapi.VersionInfo `json:"versionInfo,omitempty"`
 	Connected     bool                `json:"connected"`
