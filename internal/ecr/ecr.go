@@ -22,9 +22,24 @@ import (
 // ErrInvalidParameter: a request ECR would refuse with InvalidParameterException.
 var ErrInvalidParameter = errors.New("ecr: invalid parameter")
 
+// ErrImageDigestMismatch: PutImage's imageDigest is not the manifest's.
+var ErrImageDigestMismatch = errors.New("ecr: image digest does not match")
+
+// ErrLayersNotFound: a layer the request names is not in the repository.
+var ErrLayersNotFound = errors.New("ecr: layers not found")
+
 // ErrorTable maps domain errors to ECR's error shapes.
 var ErrorTable = errs.Table{
 	{Kind: registry.ErrNameUnknown, Code: "RepositoryNotFoundException"},
+	{Kind: registry.ErrImageNotFound, Code: "ImageNotFoundException"},
+	{Kind: registry.ErrTagImmutable, Code: "ImageTagAlreadyExistsException"},
+	{Kind: registry.ErrManifestBlobUnknown, Code: "LayersNotFoundException"},
+	{Kind: ErrLayersNotFound, Code: "LayersNotFoundException"},
+	{Kind: ErrImageDigestMismatch, Code: "ImageDigestDoesNotMatchException"},
+	{Kind: registry.ErrManifestInvalid, Code: "InvalidParameterException"},
+	{Kind: registry.ErrTagInvalid, Code: "InvalidParameterException"},
+	{Kind: registry.ErrDigestInvalid, Code: "InvalidParameterException"},
+	{Kind: registry.ErrTooLarge, Code: "InvalidParameterException"},
 	{Kind: registry.ErrRepositoryExists, Code: "RepositoryAlreadyExistsException"},
 	{Kind: registry.ErrRepositoryNotEmpty, Code: "RepositoryNotEmptyException"},
 	{Kind: registry.ErrNameInvalid, Code: "InvalidParameterException"},

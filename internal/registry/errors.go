@@ -21,6 +21,7 @@ var (
 	ErrNameUnknown         = errors.New("repository name not known to registry")
 	ErrSizeInvalid         = errors.New("provided length did not match content length")
 	ErrTagInvalid          = errors.New("manifest tag did not match URI")
+	ErrTagImmutable        = errors.New("tag exists in an immutable repository")
 	ErrUnauthorized        = errors.New("authentication required")
 	ErrDenied              = errors.New("requested access to the resource is denied")
 	ErrUnsupported         = errors.New("the operation is unsupported")
@@ -50,6 +51,7 @@ var codeTable = []codeStatus{
 	{ErrNameUnknown, "NAME_UNKNOWN", http.StatusNotFound},
 	{ErrSizeInvalid, "SIZE_INVALID", http.StatusBadRequest},
 	{ErrTagInvalid, "TAG_INVALID", http.StatusBadRequest},
+	{ErrTagImmutable, "TAG_INVALID", http.StatusBadRequest},
 	{ErrUnauthorized, "UNAUTHORIZED", http.StatusUnauthorized},
 	{ErrDenied, "DENIED", http.StatusForbidden},
 	{ErrUnsupported, "UNSUPPORTED", http.StatusBadRequest},

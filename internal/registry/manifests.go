@@ -102,56 +102,22 @@ func (s *Service) putManifest(w http.ResponseWriter, r *http.Request, rt route) 
 		s.fail(w, r, err)
 		return
 	}
-	if err := checkRef(rt.ref); err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, s.maxMan+1))
 	if err != nil {
 		s.fail(w, r, errs.New(ErrManifestInvalid, "reading the manifest: %v", err))
 		return
 	}
-	if int64(len(body)) > s.maxMan {
-		s.fail(w, r, errs.New(ErrTooLarge, "manifest larger than %d bytes", s.maxMan))
-		return
-	}
-	var d blobstore.Digest
-	var tags []string
-	if isDigestRef(rt.ref) {
-		d = blobstore.Digest(rt.ref)
-		if got := d.Algorithm().FromBytes(body); got != d {
-			s.fail(w, r, errs.New(ErrDigestInvalid, "manifest digest %s does not match the reference %s", got, d))
-			return
-		}
-	} else {
-		d = blobstore.FromBytes(body)
-		tags = append(tags, rt.ref)
-	}
-	for _, t := range r.URL.Query()["tag"] {
-		if !ValidTag(t) {
-			s.fail(w, r, errs.New(ErrTagInvalid, "invalid tag %q", t))
-			return
-		}
-		tags = append(tags, t)
-	}
-	p, err := parseManifest(r.Header.Get("Content-Type"), body)
+	tags := r.URL.Query()["tag"]
+	d, subject, err := s.PutManifest(ctx, rt.name, rt.ref, r.Header.Get("Content-Type"), body, tags)
 	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if _, err := s.blobs.Put(ctx, d, int64(len(body)), bytes.NewReader(body)); err != nil {
-		s.fail(w, r, blobError(err))
-		return
-	}
-	if err := s.storeManifest(ctx, rt.name, d, int64(len(body)), p, tags); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	h := w.Header()
 	h.Set("Location", "/v2/"+rt.name+"/manifests/"+string(d))
 	h.Set("Docker-Content-Digest", string(d))
-	if p.subject != nil {
-		h.Set("OCI-Subject", p.subject.Digest)
+	if subject != nil {
+		h.Set("OCI-Subject", subject.Digest)
 	}
 	if isDigestRef(rt.ref) {
 		for _, t := range tags {
@@ -162,6 +128,46 @@ func (s *Service) putManifest(w http.ResponseWriter, r *http.Request, rt route) 
 	w.WriteHeader(http.StatusCreated)
 }
 
+// PutManifest validates and stores a manifest pushed to repository name
+// under ref (a tag, or the digest it must have) and tags it with ref (if a
+// tag) and extraTags. It returns the digest and the manifest's subject.
+func (s *Service) PutManifest(ctx context.Context, name, ref, contentType string, body []byte, extraTags []string) (blobstore.Digest, *Descriptor, error) {
+	if err := checkRef(ref); err != nil {
+		return "", nil, err
+	}
+	if int64(len(body)) > s.maxMan {
+		return "", nil, errs.New(ErrTooLarge, "manifest larger than %d bytes", s.maxMan)
+	}
+	var d blobstore.Digest
+	var tags []string
+	if isDigestRef(ref) {
+		d = blobstore.Digest(ref)
+		if got := d.Algorithm().FromBytes(body); got != d {
+			return "", nil, errs.New(ErrDigestInvalid, "manifest digest %s does not match the reference %s", got, d)
+		}
+	} else {
+		d = blobstore.FromBytes(body)
+		tags = append(tags, ref)
+	}
+	for _, t := range extraTags {
+		if !ValidTag(t) {
+			return "", nil, errs.New(ErrTagInvalid, "invalid tag %q", t)
+		}
+		tags = append(tags, t)
+	}
+	p, err := parseManifest(contentType, body)
+	if err != nil {
+		return "", nil, err
+	}
+	if _, err := s.blobs.Put(ctx, d, int64(len(body)), bytes.NewReader(body)); err != nil {
+		return "", nil, blobError(err)
+	}
+	if err := s.storeManifest(ctx, name, d, int64(len(body)), p, tags); err != nil {
+		return "", nil, err
+	}
+	return d, p.subject, nil
+}
+
 // storeManifest records a manifest whose bytes are stored, its
 // references, its referrer entry and its tags, in one transaction.
 func (s *Service) storeManifest(ctx context.Context, name string, d blobstore.Digest, size int64, p *parsed, tags []string) error {
@@ -170,6 +176,10 @@ func (s *Service) storeManifest(ctx context.Context, name string, d blobstore.Di
 		Annotations: p.annotations, PushedAt: now}
 	for _, b := range p.blobs {
 		rec.Blobs = append(rec.Blobs, b.Digest)
+		rec.ImageSize += b.Size
+	}
+	for _, b := range p.foreign {
+		rec.ImageSize += b.Size
 	}
 	for _, c := range p.children {
 		rec.Manifests = append(rec.Manifests, c.Digest)
@@ -219,7 +229,7 @@ func (s *Service) storeManifest(ctx context.Context, name string, d blobstore.Di
 					continue
 				}
 				if repo.TagMutability == Immutable {
-					return errs.New(ErrTagInvalid, "The image tag '%s' already exists in the '%s' repository and cannot be overwritten because the repository is immutable.", t, name)
+					return errs.New(ErrTagImmutable, "The image tag '%s' already exists in the '%s' repository and cannot be overwritten because the repository is immutable.", t, name)
 				}
 			} else if !errors.Is(err, store.ErrNotFound) {
 				return err

@@ -66,6 +66,7 @@ type manifestRec struct {
 	Annotations  map[string]string `json:"annotations,omitempty"`
 	Blobs        []string          `json:"blobs,omitempty"`     // config and layers
 	Manifests    []string          `json:"manifests,omitempty"` // an index's children
+	ImageSize    int64             `json:"imageSize,omitempty"` // sum of the config's and layers' sizes
 	PushedAt     time.Time         `json:"pushedAt"`
 }
 
