@@ -556,21 +556,37 @@ func (u *upload) Cancel(ctx context.Context) error {
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
-// copyHashing copies r to w and h. It does not use w's ReadFrom, which could
-// splice past the hash.
-func copyHashing(w io.Writer, h hash.Hash, r io.Reader) (int64, error) {
+// writebackEvery is how many bytes a large write accumulates before
+// copyHashing starts their writeback.
+const writebackEvery = 8 << 20
+
+// copyHashing appends r to f (at its current offset) and h. It does not use
+// f's ReadFrom, which could splice past the hash.
+func copyHashing(f *os.File, h hash.Hash, r io.Reader) (int64, error) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
 	var n int64
+	base, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0, err
+	}
+	flushed := int64(0) // bytes of this call whose writeback has started
 	for {
-		k, rerr := r.Read(buf)
+		k, rerr := io.ReadFull(r, buf)
+		if rerr == io.ErrUnexpectedEOF {
+			rerr = io.EOF
+		}
 		if k > 0 {
 			h.Write(buf[:k])
-			m, werr := w.Write(buf[:k])
+			m, werr := f.Write(buf[:k])
 			n += int64(m)
 			if werr != nil {
 				return n, werr
+			}
+			if n-flushed >= writebackEvery {
+				startWriteback(f, base+flushed, n-flushed)
+				flushed = n
 			}
 		}
 		if rerr == io.EOF {
