@@ -31,6 +31,9 @@ var ErrLayersNotFound = errors.New("ecr: layers not found")
 // ErrorTable maps domain errors to ECR's error shapes.
 var ErrorTable = errs.Table{
 	{Kind: registry.ErrNameUnknown, Code: "RepositoryNotFoundException"},
+	{Kind: ErrUploadNotFound, Code: "UploadNotFoundException"},
+	{Kind: ErrInvalidLayerPart, Code: "InvalidLayerPartException"},
+	{Kind: ErrInvalidLayer, Code: "InvalidLayerException"},
 	{Kind: registry.ErrImageNotFound, Code: "ImageNotFoundException"},
 	{Kind: registry.ErrTagImmutable, Code: "ImageTagAlreadyExistsException"},
 	{Kind: registry.ErrManifestBlobUnknown, Code: "LayersNotFoundException"},
@@ -81,6 +84,9 @@ func New(opts Options) *Service {
 // ResourceARN names the repository an operation acts on, for IAM (the
 // edge's Resource hook).
 func ResourceARN(ctx context.Context, op string, in map[string]any) string {
+	if a, ok := in["resourceArn"].(string); ok && a != "" {
+		return a
+	}
 	name, _ := in["repositoryName"].(string)
 	if name == "" {
 		return "*"

@@ -167,3 +167,30 @@ func (s *Service) SetTagMutability(ctx context.Context, name, m string) error {
 		return putJSON(tx, tblRepos, name, r)
 	})
 }
+
+// UpdateRepositoryTags adds (overwriting) and removes a repository's
+// resource tags and returns the result.
+func (s *Service) UpdateRepositoryTags(ctx context.Context, name string, add map[string]string, remove []string) (map[string]string, error) {
+	var out map[string]string
+	err := s.st.Update(ctx, func(tx store.Tx) error {
+		r, err := getRepo(tx, name)
+		if err != nil {
+			return err
+		}
+		if r.Tags == nil {
+			r.Tags = map[string]string{}
+		}
+		for k, v := range add {
+			r.Tags[k] = v
+		}
+		for _, k := range remove {
+			delete(r.Tags, k)
+		}
+		out = r.Tags
+		if len(add) == 0 && len(remove) == 0 {
+			return nil
+		}
+		return putJSON(tx, tblRepos, name, r)
+	})
+	return out, err
+}

@@ -143,3 +143,63 @@ func TestECRImagesOneTruth(t *testing.T) {
 		t.Fatalf("ListImages of a missing repository: %v", err)
 	}
 }
+
+// The ECR layer-upload API writes the same blobs /v2/ serves.
+func TestECRLayerUploadAndTags(t *testing.T) {
+	e := startRegistry(t)
+	ctx := context.Background()
+	out, err := e.ecr.CreateRepository(ctx, &awsecr.CreateRepositoryInput{RepositoryName: aws.String("layers"),
+		Tags: []ecrtypes.Tag{{Key: aws.String("team"), Value: aws.String("a")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := aws.String("layers")
+	data := randBytes(t, 300_000)
+	up, err := e.ecr.InitiateLayerUpload(ctx, &awsecr.InitiateLayerUploadInput{RepositoryName: repo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part := func(a, b int) error {
+		_, err := e.ecr.UploadLayerPart(ctx, &awsecr.UploadLayerPartInput{RepositoryName: repo, UploadId: up.UploadId,
+			PartFirstByte: aws.Int64(int64(a)), PartLastByte: aws.Int64(int64(b - 1)), LayerPartBlob: data[a:b]})
+		return err
+	}
+	if err := part(0, 100_000); err != nil {
+		t.Fatal(err)
+	}
+	var lp *ecrtypes.InvalidLayerPartException
+	if err := part(200_000, 300_000); !errors.As(err, &lp) {
+		t.Fatalf("out-of-order part: %v", err)
+	}
+	if err := part(100_000, 300_000); err != nil {
+		t.Fatal(err)
+	}
+	var il *ecrtypes.InvalidLayerException
+	if _, err := e.ecr.CompleteLayerUpload(ctx, &awsecr.CompleteLayerUploadInput{RepositoryName: repo, UploadId: up.UploadId,
+		LayerDigests: []string{sha256Digest([]byte("wrong"))}}); !errors.As(err, &il) {
+		t.Fatalf("wrong digest: %v", err)
+	}
+	d := sha256Digest(data)
+	if _, err := e.ecr.CompleteLayerUpload(ctx, &awsecr.CompleteLayerUploadInput{RepositoryName: repo, UploadId: up.UploadId, LayerDigests: []string{d}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := wantStatus(t, e.do(t, "GET", "/v2/layers/blobs/"+d, nil), 200); string(got) != string(data) {
+		t.Fatal("blob differs")
+	}
+	var nf *ecrtypes.UploadNotFoundException
+	if _, err := e.ecr.CompleteLayerUpload(ctx, &awsecr.CompleteLayerUploadInput{RepositoryName: repo, UploadId: up.UploadId, LayerDigests: []string{d}}); !errors.As(err, &nf) {
+		t.Fatalf("completed upload again: %v", err)
+	}
+
+	arnS := out.Repository.RepositoryArn
+	if _, err := e.ecr.TagResource(ctx, &awsecr.TagResourceInput{ResourceArn: arnS, Tags: []ecrtypes.Tag{{Key: aws.String("env"), Value: aws.String("prod")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ecr.UntagResource(ctx, &awsecr.UntagResourceInput{ResourceArn: arnS, TagKeys: []string{"team"}}); err != nil {
+		t.Fatal(err)
+	}
+	lt, err := e.ecr.ListTagsForResource(ctx, &awsecr.ListTagsForResourceInput{ResourceArn: arnS})
+	if err != nil || len(lt.Tags) != 1 || aws.ToString(lt.Tags[0].Key) != "env" {
+		t.Fatalf("ListTagsForResource %+v %v", lt, err)
+	}
+}

@@ -7,7 +7,7 @@
 //	ROOT/sha256/ab/abcdef…           a blob: its digest's hex, under its first two hex characters
 //	ROOT/sha512/0f/0f12…             sha512 blobs alike
 //	ROOT/tmp/                        Put's temporary files (emptied at Open)
-//	ROOT/uploads/ID/data             an upload session's bytes so far
+//	ROOT/uploads/ID/data             (ID: a random UUID) an upload session's bytes so far
 //	ROOT/uploads/ID/state            its durable offset and hash state (JSON)
 //
 // A blob appears only by rename(2) of a complete, fsynced file from the
@@ -316,9 +316,13 @@ func (s *Store) NewUpload(ctx context.Context, alg blobstore.Algorithm) (blobsto
 	if !alg.Available() {
 		alg = blobstore.Canonical
 	}
+	// Session ids are random UUIDs (version 4), the form ECR's uploadId takes.
 	var b [16]byte
 	rand.Read(b[:])
-	id := hex.EncodeToString(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	id := h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 	dir := s.path("uploads", id)
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("blobstore: %w", err)
@@ -376,11 +380,22 @@ func (s *Store) ResumeUpload(ctx context.Context, id string) (blobstore.Upload, 
 }
 
 func validID(id string) bool {
-	if len(id) != 32 {
+	if len(id) != 36 {
 		return false
 	}
-	_, err := hex.DecodeString(id)
-	return err == nil
+	for i, c := range id {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 type upload struct {
