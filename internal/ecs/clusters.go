@@ -111,10 +111,20 @@ func countCluster(tx store.Tx, name string) (clusterCounts, error) {
 	return n, nil
 }
 
-// countTasks counts the cluster's tasks by last status. Tasks are not yet
-// stored (RunTask is not served), so every count is zero.
-func countTasks(store.Tx, string) (struct{ running, pending int32 }, error) {
-	return struct{ running, pending int32 }{}, nil
+// countTasks counts the cluster's tasks by last status: RUNNING, and not
+// yet running (PROVISIONING, PENDING, ACTIVATING).
+func countTasks(tx store.Tx, cluster string) (struct{ running, pending int32 }, error) {
+	var n struct{ running, pending int32 }
+	tasks, err := scanAll[taskRec](tx, taskPrefix(cluster))
+	for _, t := range tasks {
+		switch r := statusRank(t.LastStatus); {
+		case r == statusRank(taskRunning):
+			n.running++
+		case r < statusRank(taskRunning):
+			n.pending++
+		}
+	}
+	return n, err
 }
 
 // include says which optional parts of a cluster to return.

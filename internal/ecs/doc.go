@@ -18,6 +18,8 @@
 //	                                   keys sort by family, then revision; '!' sorts
 //	                                   below every character a family may contain)
 //	instance/<cluster>/<id>            instanceRec (container instance, attributes, resources)
+//	task/<cluster>/<id>                taskRec (kept after STOPPED for the retention period)
+//	clienttoken/<token>                tokenRec (RunTask idempotency: the tasks a token started)
 //	setting/<principalARN>/<name>      settingRec (PutAccountSetting)
 //	setting/default/<name>             settingRec (PutAccountSettingDefault)
 //

@@ -73,6 +73,7 @@ type instanceRec struct {
 	Remaining     []ecsapi.Resource   `json:"remainingResources"`
 	Attributes    []kv                `json:"attributes,omitempty"` // built-in and the agent's
 	Custom        []kv                `json:"custom,omitempty"`     // PutAttributes
+	Groups        map[string]int      `json:"groups,omitempty"`     // task group -> tasks placed here and not stopped
 	Tags          []tag               `json:"tags,omitempty"`
 	VersionInfo   *ecsapi.VersionInfo `json:"versionInfo,omitempty"`
 	Connected     bool                `json:"connected"`
@@ -97,6 +98,9 @@ func taskDefKey(family string, rev int32) string {
 }
 func instancePrefix(cluster string) string        { return "instance/" + cluster + "/" }
 func instanceKey(cluster, id string) string       { return instancePrefix(cluster) + id }
+func taskPrefix(cluster string) string            { return "task/" + cluster + "/" }
+func taskKey(cluster, id string) string           { return taskPrefix(cluster) + id }
+func clientTokenKey(token string) string          { return "clienttoken/" + token }
 func settingKey(principalArn, name string) string { return "setting/" + principalArn + "/" + name }
 
 // defaultPrincipal is the principal key of the account defaults set by

@@ -2,9 +2,11 @@ package ecs
 
 import (
 	"context"
-	"crypto/rand"
+	crand "crypto/rand"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/wharfhq/wharf/internal/store"
@@ -20,15 +22,23 @@ type Options struct {
 	// Endpoint is the URL agents are told to poll (DiscoverPollEndpoint);
 	// default "http://127.0.0.1:4566".
 	Endpoint string
+	// StoppedTaskRetention is how long stopped tasks stay describable
+	// (default one hour, as ECS).
+	StoppedTaskRetention time.Duration
 }
 
 // Service implements the ECS API of the tenant (account, region) found in
 // the context.
 type Service struct {
-	st       store.Store
-	now      func() time.Time
-	log      *slog.Logger
-	endpoint string
+	st        store.Store
+	now       func() time.Time
+	log       *slog.Logger
+	endpoint  string
+	retention time.Duration
+
+	// rand seeds each placement's random strategy.
+	randMu sync.Mutex
+	rand   *rand.Rand
 }
 
 // New returns a Service on st.
@@ -42,7 +52,13 @@ func New(st store.Store, opts Options) *Service {
 	if opts.Endpoint == "" {
 		opts.Endpoint = "http://127.0.0.1:4566"
 	}
-	return &Service{st: st, now: opts.Now, log: opts.Logger, endpoint: opts.Endpoint}
+	if opts.StoppedTaskRetention <= 0 {
+		opts.StoppedTaskRetention = time.Hour
+	}
+	var seed [32]byte
+	_, _ = crand.Read(seed[:])
+	return &Service{st: st, now: opts.Now, log: opts.Logger, endpoint: opts.Endpoint, retention: opts.StoppedTaskRetention,
+		rand: rand.New(rand.NewChaCha8(seed))}
 }
 
 func (s *Service) view(ctx context.Context, fn func(tx store.Tx) error) error {
@@ -60,6 +76,6 @@ func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Millise
 // container instance IDs.
 func newID() string {
 	var b [16]byte
-	_, _ = rand.Read(b[:])
+	_, _ = crand.Read(b[:])
 	return fmt.Sprintf("%x", b[:])
 }

@@ -115,6 +115,27 @@ func (s *Service) withTags(ctx context.Context, resource string, write bool, fn 
 				return putJSONIf(tx, taskDefKey(family, int32(n)), &td, rev)
 			}
 			return nil
+		case "task":
+			cluster, id, ok := strings.Cut(rest, "/")
+			if !ok {
+				return invalidParam("The ARN provided is not valid: %s", resource)
+			}
+			var t taskRec
+			rev, err := getJSON(tx, taskKey(cluster, id), &t)
+			if isNotFound(err) {
+				return errs.New(ErrResourceNotFound, "The specified resource could not be found.")
+			}
+			if err != nil {
+				return err
+			}
+			if t.Tags, err = fn(t.Tags); err != nil {
+				return err
+			}
+			out = t.Tags
+			if write {
+				return putJSONIf(tx, taskKey(cluster, id), &t, rev)
+			}
+			return nil
 		case "container-instance":
 			cluster, id, ok := strings.Cut(rest, "/")
 			if !ok {
