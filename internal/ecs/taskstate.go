@@ -195,3 +195,16 @@ func (s *Service) SubmitContainerStateChange(ctx context.Context, in *ecsapi.Sub
 	}
 	return &ecsapi.SubmitContainerStateChangeResponse{Acknowledgment: ptr.To("ACK")}, nil
 }
+
+// SubmitAttachmentStateChanges acknowledges an agent's report of its
+// tasks' network attachments; Wharf's attachments need no state from it.
+func (s *Service) SubmitAttachmentStateChanges(ctx context.Context, in *ecsapi.SubmitAttachmentStateChangesRequest) (*ecsapi.SubmitAttachmentStateChangesResponse, error) {
+	err := s.view(ctx, func(tx store.Tx) error {
+		_, _, err := loadCluster(ctx, tx, ptr.Value(in.Cluster))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ecsapi.SubmitAttachmentStateChangesResponse{Acknowledgment: ptr.To("ACK")}, nil
+}

@@ -72,6 +72,26 @@ func TestAWSCLIECSTutorial(t *testing.T) {
 		t.Fatalf("list-account-settings: %+v", settings)
 	}
 
+	var run struct {
+		Tasks []struct {
+			TaskArn, LastStatus, LaunchType string
+		}
+		Failures []any
+	}
+	w.mustAWS(env, &run, "ecs", "run-task", "--cluster", "tutorial", "--launch-type", "FARGATE", "--task-definition", "my-nginx-task",
+		"--network-configuration", "awsvpcConfiguration={subnets=[subnet-12345678],assignPublicIp=ENABLED}")
+	if len(run.Tasks) != 1 || run.Tasks[0].LaunchType != "FARGATE" || run.Tasks[0].LastStatus != "PROVISIONING" {
+		t.Fatalf("run-task: %+v", run)
+	}
+	var tasks struct{ TaskArns []string }
+	w.mustAWS(env, &tasks, "ecs", "list-tasks", "--cluster", "tutorial")
+	if len(tasks.TaskArns) != 1 || tasks.TaskArns[0] != run.Tasks[0].TaskArn {
+		t.Fatalf("list-tasks: %+v", tasks)
+	}
+	w.mustAWS(env, nil, "ecs", "describe-tasks", "--cluster", "tutorial", "--tasks", run.Tasks[0].TaskArn)
+	w.awsFails(env, "ClusterContainsTasksException", "ecs", "delete-cluster", "--cluster", "tutorial")
+	w.mustAWS(env, nil, "ecs", "stop-task", "--cluster", "tutorial", "--task", run.Tasks[0].TaskArn, "--reason", "tutorial done")
+
 	w.awsFails(env, "ClientException", "ecs", "register-task-definition", "--family", "bad", "--network-mode", "awsvpc",
 		"--requires-compatibilities", "FARGATE", "--cpu", "512", "--memory", "512",
 		"--container-definitions", `[{"name":"nginx","image":"nginx:latest"}]`)
