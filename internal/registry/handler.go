@@ -46,6 +46,9 @@ func parsePath(p string) (route, bool) {
 	if rest == "" {
 		return route{kind: "base"}, true
 	}
+	if rest == "_catalog" {
+		return route{kind: "catalog"}, true
+	}
 	seg := strings.Split(rest, "/")
 	n := len(seg)
 	name := func(k int) string { return strings.Join(seg[:n-k], "/") }
@@ -89,6 +92,14 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet {
 			w.Write([]byte("{}"))
 		}
+		return
+	}
+	if rt.kind == "catalog" {
+		if r.Method != http.MethodGet {
+			s.fail(w, r, errMethodNotAllowed)
+			return
+		}
+		s.catalog(w, r.WithContext(ctx))
 		return
 	}
 	if !ValidName(rt.name) {
@@ -188,6 +199,14 @@ func (s *Service) authorize(ctx context.Context, action, name string) error {
 		return err
 	}
 	if err := s.authz.Authorize(ctx, principal.From(ctx), action, res, nil); err != nil {
+		return errs.New(ErrDenied, "%s", errs.Message(err))
+	}
+	return nil
+}
+
+// authzAny asks IAM whether the caller may do action on any resource.
+func (s *Service) authzAny(ctx context.Context, action string) error {
+	if err := s.authz.Authorize(ctx, principal.From(ctx), action, "*", nil); err != nil {
 		return errs.New(ErrDenied, "%s", errs.Message(err))
 	}
 	return nil

@@ -428,3 +428,47 @@ func writeJSON(w http.ResponseWriter, contentType string, v any) {
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
 }
+
+type catalog struct {
+	Repositories []string `json:"repositories"`
+}
+
+// catalog answers GET /v2/_catalog (not in the OCI spec; Docker's registry
+// and tools such as crane and skopeo use it): the repositories of the
+// caller's account and region, with n/last pagination like tag lists.
+func (s *Service) catalog(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if err := s.authzAny(ctx, "ecr:DescribeRepositories"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	n := 1000
+	if v := q.Get("n"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 0 {
+			s.fail(w, r, errs.New(ErrUnsupported, "invalid n %q", v))
+			return
+		}
+	}
+	out := catalog{Repositories: []string{}}
+	more := false
+	if n > 0 {
+		repos, err := s.ListRepositories(ctx, q.Get("last"), n+1)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if len(repos) > n {
+			repos, more = repos[:n], true
+		}
+		for _, rp := range repos {
+			out.Repositories = append(out.Repositories, rp.Name)
+		}
+	}
+	if more {
+		v := url.Values{"n": {strconv.Itoa(n)}, "last": {out.Repositories[len(out.Repositories)-1]}}
+		w.Header().Set("Link", "</v2/_catalog?"+v.Encode()+`>; rel="next"`)
+	}
+	writeJSON(w, "application/json", out)
+}

@@ -400,3 +400,20 @@ func TestECRRepositories(t *testing.T) {
 	wantError(t, e.do(t, "GET", "/v2/a1/manifests/v1", nil), 404, "MANIFEST_UNKNOWN")
 	wantError(t, e.do(t, "GET", "/v2/a1/blobs/"+sha256Digest([]byte("{}")), nil), 404, "BLOB_UNKNOWN")
 }
+
+func TestRegistryCatalog(t *testing.T) {
+	e := startRegistry(t)
+	for _, n := range []string{"c/one", "a/two", "b/three"} {
+		e.createRepo(t, n)
+	}
+	var c struct{ Repositories []string }
+	resp := e.do(t, "GET", "/v2/_catalog?n=2", nil)
+	json.Unmarshal(wantStatus(t, resp, 200), &c)
+	if strings.Join(c.Repositories, ",") != "a/two,b/three" || !strings.Contains(resp.Header.Get("Link"), "last=b%2Fthree") {
+		t.Fatalf("catalog page 1 %v, Link %q", c.Repositories, resp.Header.Get("Link"))
+	}
+	json.Unmarshal(wantStatus(t, e.do(t, "GET", "/v2/_catalog?n=2&last=b/three", nil), 200), &c)
+	if strings.Join(c.Repositories, ",") != "c/one" {
+		t.Fatalf("catalog page 2 %v", c.Repositories)
+	}
+}
