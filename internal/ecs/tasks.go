@@ -173,7 +173,7 @@ type runPlan struct {
 func (s *Service) planRun(ctx context.Context, tx store.Tx, cluster, taskDef string, net *ecsapi.NetworkConfiguration,
 	ov *ecsapi.TaskOverride, group, startedBy *string, tags []ecsapi.Tag, propagate *string) (runPlan, error) {
 	var p runPlan
-	c, _, err := s.ensureCluster(ctx, tx, cluster)
+	c, _, err := loadCluster(ctx, tx, cluster)
 	if err != nil {
 		return p, err
 	}
@@ -333,6 +333,9 @@ func (s *Service) RunTask(ctx context.Context, in *ecsapi.RunTaskRequest) (*ecsa
 		strategies = append(strategies, st)
 	}
 	token := ptr.Value(in.ClientToken)
+	if err := s.ensureDefault(ctx, ptr.Value(in.Cluster)); err != nil {
+		return nil, err
+	}
 	for attempt := 0; attempt < maxPlacementAttempts; attempt++ {
 		var out *ecsapi.RunTaskResponse
 		var plan runPlan
@@ -340,7 +343,7 @@ func (s *Service) RunTask(ctx context.Context, in *ecsapi.RunTaskRequest) (*ecsa
 		var recs map[string]*instanceRec
 		var revs map[string]int64
 		// Read: the plan and a snapshot of the candidate instances.
-		err := s.update(ctx, func(tx store.Tx) error {
+		err := s.view(ctx, func(tx store.Tx) error {
 			if token != "" {
 				var tok tokenRec
 				if _, err := getJSON(tx, clientTokenKey(token), &tok); err == nil {
@@ -406,6 +409,18 @@ func (s *Service) RunTask(ctx context.Context, in *ecsapi.RunTaskRequest) (*ecsa
 		return out, err
 	}
 	return nil, errsNew(ErrServer, "Too many concurrent placements on this cluster; try again.")
+}
+
+// ensureDefault creates the default cluster when a request names none and
+// it does not exist yet, as ECS does on first use.
+func (s *Service) ensureDefault(ctx context.Context, cluster string) error {
+	if cluster != "" {
+		return nil
+	}
+	return s.update(ctx, func(tx store.Tx) error {
+		_, _, err := s.ensureCluster(ctx, tx, "")
+		return err
+	})
 }
 
 // chooseLaunchType resolves the launch type: explicit, from a capacity
@@ -531,6 +546,9 @@ func (s *Service) commitRun(ctx context.Context, p *runPlan, snap []placement.In
 func (s *Service) StartTask(ctx context.Context, in *ecsapi.StartTaskRequest) (*ecsapi.StartTaskResponse, error) {
 	if len(in.ContainerInstances) == 0 || len(in.ContainerInstances) > 10 {
 		return nil, invalidParam("Between 1 and 10 container instances must be specified.")
+	}
+	if err := s.ensureDefault(ctx, ptr.Value(in.Cluster)); err != nil {
+		return nil, err
 	}
 	for attempt := 0; attempt < maxPlacementAttempts; attempt++ {
 		var plan runPlan
