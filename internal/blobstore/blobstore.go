@@ -38,7 +38,7 @@ var (
 type Info struct {
 	Digest  Digest
 	Size    int64
-	ModTime time.Time // when the blob was first stored
+	ModTime time.Time // when the blob was last stored
 }
 
 // Blob is an open blob. Implementations return an *os.File where they can,
@@ -64,8 +64,9 @@ type Provider interface {
 // Ingester writes blobs.
 type Ingester interface {
 	// Put stores r as a blob whose content must hash to expected (and be
-	// size bytes long when size >= 0). Storing a blob that exists is a
-	// no-op that still verifies and returns its Info.
+	// size bytes long when size >= 0). Storing a blob that exists still
+	// verifies the content, keeps one copy, and refreshes its ModTime (the
+	// garbage collector's grace period starts again).
 	Put(ctx context.Context, expected Digest, size int64, r io.Reader) (Info, error)
 	// NewUpload starts a resumable upload session. alg is the algorithm
 	// most likely asked for at Commit (hashed while writing; another one

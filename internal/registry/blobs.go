@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -37,8 +38,17 @@ func linkedBlob(tx store.Tx, name string, d blobstore.Digest) (linkRec, error) {
 
 // link lets repository name serve blob d (stored already).
 func (s *Service) link(ctx context.Context, name string, d blobstore.Digest, size int64, uploadID string) error {
+	unlock := s.locks.lock(string(d))
+	defer unlock()
+	if err := s.stored(ctx, d); err != nil {
+		return err
+	}
 	return s.st.Update(ctx, func(tx store.Tx) error {
 		if _, err := getRepo(tx, name); err != nil {
+			return err
+		}
+		at, _ := json.Marshal(userRec{At: s.now().UTC()})
+		if err := putUser(ctx, tx, at, string(d), name, "link"); err != nil {
 			return err
 		}
 		if uploadID != "" {
@@ -99,6 +109,9 @@ func (s *Service) deleteBlob(w http.ResponseWriter, r *http.Request, rt route) {
 	}
 	err = s.st.Update(ctx, func(tx store.Tx) error {
 		if _, err := linkedBlob(tx, rt.name, d); err != nil {
+			return err
+		}
+		if err := delUser(ctx, tx, string(d), rt.name, "link"); err != nil {
 			return err
 		}
 		return tx.Delete(tblLinks, key(string(d), rt.name))

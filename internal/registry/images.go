@@ -130,7 +130,7 @@ func (s *Service) DeleteImage(ctx context.Context, name, digest, tag string) (st
 				}
 			}
 		}
-		err := deleteManifestTx(tx, name, dg)
+		err := deleteManifestTx(ctx, tx, name, dg)
 		if errors.Is(err, ErrManifestUnknown) {
 			return errs.New(ErrImageNotFound, "Requested image not found")
 		}

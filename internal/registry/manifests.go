@@ -187,9 +187,17 @@ func (s *Service) storeManifest(ctx context.Context, name string, d blobstore.Di
 	if p.subject != nil {
 		rec.Subject = p.subject.Digest
 	}
+	unlock := s.locks.lock(string(d))
+	defer unlock()
+	if err := s.stored(ctx, d); err != nil {
+		return err
+	}
 	return s.st.Update(ctx, func(tx store.Tx) error {
 		repo, err := getRepo(tx, name)
 		if err != nil {
+			return err
+		}
+		if err := addUser(ctx, tx, string(d), name, "manifest"); err != nil {
 			return err
 		}
 		for _, b := range p.blobs {
@@ -213,6 +221,9 @@ func (s *Service) storeManifest(ctx context.Context, name string, d blobstore.Di
 		}
 		for _, b := range rec.Blobs {
 			if _, err := tx.Put(tblRefs, key(b, name, string(d)), []byte("{}")); err != nil {
+				return err
+			}
+			if err := addUser(ctx, tx, b, name, "ref", string(d)); err != nil {
 				return err
 			}
 		}
@@ -263,7 +274,7 @@ func (s *Service) deleteManifest(w http.ResponseWriter, r *http.Request, rt rout
 			}
 			return err
 		}
-		return deleteManifestTx(tx, rt.name, rt.ref)
+		return deleteManifestTx(ctx, tx, rt.name, rt.ref)
 	})
 	if err != nil {
 		s.fail(w, r, err)
@@ -275,7 +286,7 @@ func (s *Service) deleteManifest(w http.ResponseWriter, r *http.Request, rt rout
 
 // deleteManifestTx removes a manifest, the tags that point at it, its
 // referrer entry and its blob references.
-func deleteManifestTx(tx store.Tx, name, dg string) error {
+func deleteManifestTx(ctx context.Context, tx store.Tx, name, dg string) error {
 	var m manifestRec
 	_, err := getJSON(tx, tblManifests, key(name, dg), &m)
 	if errors.Is(err, store.ErrNotFound) {
@@ -285,6 +296,9 @@ func deleteManifestTx(tx store.Tx, name, dg string) error {
 		return err
 	}
 	if err := tx.Delete(tblManifests, key(name, dg)); err != nil {
+		return err
+	}
+	if err := delUser(ctx, tx, dg, name, "manifest"); err != nil {
 		return err
 	}
 	tags, err := tx.Scan(tblTags, key(name, ""), "", 0)
@@ -306,6 +320,9 @@ func deleteManifestTx(tx store.Tx, name, dg string) error {
 	}
 	for _, b := range m.Blobs {
 		if err := tx.Delete(tblRefs, key(b, name, dg)); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err := delUser(ctx, tx, b, name, "ref", dg); err != nil {
 			return err
 		}
 	}

@@ -190,6 +190,9 @@ func (s *Service) DeleteRepository(ctx context.Context, name string, force bool)
 		if err := tx.Delete(tblRepos, name); err != nil {
 			return err
 		}
+		if err := delRepoUsers(ctx, tx, name); err != nil {
+			return err
+		}
 		for _, t := range []store.Table{tblManifests, tblTags, tblReferrers} {
 			if _, err := tx.DeleteRange(t, key(name, ""), name+"A"); err != nil { // "A" sorts right after "@"
 				return err

@@ -70,6 +70,7 @@ type Service struct {
 	log    *slog.Logger
 	maxMan int64
 	sparse bool
+	locks  stripes // see gc.go
 }
 
 // New returns a registry service.

@@ -188,7 +188,13 @@ func (s *Store) place(src string, d blobstore.Digest) (blobstore.Info, error) {
 	dst := s.blobPath(d)
 	if fi, err := os.Stat(dst); err == nil {
 		os.Remove(src)
-		return blobstore.Info{Digest: d, Size: fi.Size(), ModTime: fi.ModTime()}, nil
+		// Stored again: young again, so garbage collection's grace period
+		// covers the time until the new user records it.
+		now := s.now()
+		if err := os.Chtimes(dst, now, now); err != nil {
+			return blobstore.Info{}, fmt.Errorf("blobstore: %w", err)
+		}
+		return blobstore.Info{Digest: d, Size: fi.Size(), ModTime: now}, nil
 	}
 	dir := filepath.Dir(dst)
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {

@@ -1,0 +1,266 @@
+package registry_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"github.com/wharfhq/wharf/internal/blobstore"
+	"github.com/wharfhq/wharf/internal/blobstore/fs"
+	"github.com/wharfhq/wharf/internal/principal"
+	"github.com/wharfhq/wharf/internal/registry"
+	"github.com/wharfhq/wharf/internal/sigv4"
+	"github.com/wharfhq/wharf/internal/store/sqlite"
+	"github.com/wharfhq/wharf/internal/tenancy"
+)
+
+const (
+	testAccount = "123456789012"
+	testRegion  = "us-east-1"
+	testKey     = "AKIAREGISTRYTEST0001"
+)
+
+// allowAll is an IAM stand-in: the caller is the account root.
+type allowAll struct{}
+
+func (allowAll) Authorize(context.Context, *principal.Principal, string, string, map[string][]string) error {
+	return nil
+}
+
+func (allowAll) LookupAccessKey(_ context.Context, id string) (sigv4.Credential, error) {
+	return sigv4.Credential{AccessKeyID: id, Subject: &principal.Principal{Kind: principal.Root, Account: testAccount, AccessKeyID: id}}, nil
+}
+
+type harness struct {
+	svc   *registry.Service
+	blobs *fs.Store
+	srv   *httptest.Server
+	host  string
+	auth  authn.Authenticator
+	ctx   context.Context // the tenant
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := sqlite.Open(filepath.Join(dir, "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	blobs, err := fs.Open(filepath.Join(dir, "blobs"), fs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := registry.New(registry.Options{Store: st, Blobs: blobs, Authorizer: allowAll{}, Credentials: allowAll{}})
+	mux := http.NewServeMux()
+	mux.Handle("/v2/", svc.Handler())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	ctx := tenancy.With(context.Background(), testAccount, testRegion)
+	pass, _, err := svc.Tokens().Issue(ctx, &principal.Principal{Kind: principal.Root, Account: testAccount, AccessKeyID: testKey}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &harness{svc: svc, blobs: blobs, srv: srv, host: strings.TrimPrefix(srv.URL, "http://"),
+		auth: &authn.Basic{Username: "AWS", Password: pass}, ctx: ctx}
+}
+
+func (h *harness) ref(t *testing.T, s string) name.Reference {
+	r, err := name.ParseReference(h.host+"/"+s, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// Garbage collection runs with a 2 s grace period, over and over, while
+// eight clients push images (sharing a base layer), and delete some of
+// them again. Afterwards every blob of every remaining manifest is stored
+// and hashes right, every remaining image pulls and validates, and the
+// garbage is gone.
+func TestGCConcurrentWithPushes(t *testing.T) {
+	h := newHarness(t)
+	for i := 0; i < 4; i++ {
+		if _, err := h.svc.CreateRepository(h.ctx, registry.Repository{Name: fmt.Sprintf("gc/r%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base, _ := random.Layer(8<<10, "application/vnd.oci.image.layer.v1.tar")
+	opts := []remote.Option{remote.WithAuth(h.auth)}
+
+	var kept sync.Map // ref → digest
+	var deletedDigests sync.Map
+	var pushes, retries atomic.Int64
+	stop := make(chan struct{})
+	gcDone := make(chan struct{})
+	var collected atomic.Int64
+	go func() {
+		defer close(gcDone)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			rep, err := h.svc.CollectGarbage(context.Background(), time.Now(), 2*time.Second)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			collected.Add(int64(rep.Deleted))
+		}
+	}()
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 12; i++ {
+				img, _ := random.Image(4<<10, 2)
+				img, _ = mutate.AppendLayers(img, base)
+				ref := fmt.Sprintf("gc/r%d:w%d-%d", w%4, w, i)
+				var err error
+				for try := 0; try < 5; try++ {
+					if err = remote.Write(h.ref(t, ref), img, opts...); err == nil {
+						break
+					}
+					retries.Add(1) // a blob collected between its upload and its link: push again
+				}
+				if err != nil {
+					t.Errorf("push %s: %v", ref, err)
+					return
+				}
+				pushes.Add(1)
+				d, _ := img.Digest()
+				if i%3 == 0 { // delete every third image again
+					if err := remote.Delete(h.ref(t, fmt.Sprintf("gc/r%d@%s", w%4, d)), opts...); err != nil {
+						t.Errorf("delete: %v", err)
+					}
+					deletedDigests.Store(d.String(), img)
+					continue
+				}
+				kept.Store(ref, d)
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	<-gcDone
+	if t.Failed() {
+		return
+	}
+	// A final collection with the pushes over, an hour later: layers
+	// uploaded but used by no manifest (the deleted images') go too.
+	rep, err := h.svc.CollectGarbage(context.Background(), time.Now().Add(time.Hour), 30*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	collected.Add(int64(rep.Deleted))
+
+	fsck, err := h.svc.Fsck(h.ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fsck.Problems) > 0 {
+		t.Fatalf("fsck after GC:\n%s", strings.Join(fsck.Problems, "\n"))
+	}
+	n := 0
+	kept.Range(func(k, v any) bool {
+		img, err := remote.Image(h.ref(t, k.(string)), opts...)
+		if err != nil {
+			t.Errorf("pull %s: %v", k, err)
+			return true
+		}
+		if err := validate.Image(img); err != nil {
+			t.Errorf("%s: %v", k, err)
+		}
+		n++
+		return true
+	})
+	// The deleted images' own blobs (manifest, config, unique layers) are gone.
+	gone := 0
+	deletedDigests.Range(func(k, v any) bool {
+		if _, err := h.blobs.Stat(context.Background(), blobstore.Digest(k.(string))); err == nil {
+			t.Errorf("deleted manifest %s still stored", k)
+		}
+		img := v.(v1.Image)
+		cfg, _ := img.ConfigName()
+		if _, err := h.blobs.Stat(context.Background(), blobstore.Digest(cfg.String())); err == nil {
+			t.Errorf("config %s of a deleted image still stored", cfg)
+		}
+		gone++
+		return true
+	})
+	if _, err := h.blobs.Stat(context.Background(), mustDigest(t, base)); err != nil {
+		t.Errorf("the shared base layer was collected: %v", err)
+	}
+	t.Logf("%d pushes (%d retried), %d kept and verified, %d deleted, %d blobs collected, fsck: %d manifests, %d links",
+		pushes.Load(), retries.Load(), n, gone, collected.Load(), fsck.Manifests, fsck.Links)
+}
+
+func mustDigest(t *testing.T, l v1.Layer) blobstore.Digest {
+	d, err := l.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return blobstore.Digest(d.String())
+}
+
+// Blob DELETE leaves a blob a manifest still references alive.
+func TestGCKeepsReferencedBlobAfterBlobDelete(t *testing.T) {
+	h := newHarness(t)
+	h.svc.CreateRepository(h.ctx, registry.Repository{Name: "keep"})
+	img, _ := random.Image(1024, 1)
+	opts := []remote.Option{remote.WithAuth(h.auth)}
+	if err := remote.Write(h.ref(t, "keep:1"), img, opts...); err != nil {
+		t.Fatal(err)
+	}
+	layers, _ := img.Layers()
+	ld, _ := layers[0].Digest()
+	req, _ := http.NewRequest("DELETE", h.srv.URL+"/v2/keep/blobs/"+ld.String(), nil)
+	b := h.auth.(*authn.Basic)
+	req.SetBasicAuth(b.Username, b.Password)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 202 {
+		t.Fatalf("blob delete: %v %v", resp, err)
+	}
+	rep, err := h.svc.CollectGarbage(context.Background(), time.Now(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.blobs.Stat(context.Background(), blobstore.Digest(ld.String())); err != nil {
+		t.Fatalf("referenced layer collected (report %+v): %v", rep, err)
+	}
+	// A grace period keeps young garbage.
+	orphan := []byte("orphan")
+	od := blobstore.FromBytes(orphan)
+	h.blobs.Put(context.Background(), od, -1, strings.NewReader(string(orphan)))
+	if _, err := h.svc.CollectGarbage(context.Background(), time.Now(), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.blobs.Stat(context.Background(), od); err != nil {
+		t.Fatal("young orphan collected")
+	}
+	if _, err := h.svc.CollectGarbage(context.Background(), time.Now().Add(2*time.Hour), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.blobs.Stat(context.Background(), od); err == nil {
+		t.Fatal("old orphan kept")
+	}
+}
