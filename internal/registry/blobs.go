@@ -13,6 +13,7 @@ import (
 	"github.com/wharfhq/wharf/internal/blobstore"
 	"github.com/wharfhq/wharf/internal/errs"
 	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/internal/tenancy"
 )
 
 func parseDigest(s string) (blobstore.Digest, error) {
@@ -228,19 +229,7 @@ func (s *Service) startUpload(w http.ResponseWriter, r *http.Request, rt route) 
 		blobCreated(w, rt.name, d)
 		return
 	}
-	u, err := s.blobs.NewUpload(ctx, blobstore.Canonical)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	id := u.ID()
-	if err := u.Close(); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	err = s.st.Update(ctx, func(tx store.Tx) error {
-		return putJSON(tx, tblUploads, id, uploadRec{Repository: rt.name, StartedAt: s.now().UTC()})
-	})
+	id, err := s.StartUpload(ctx, rt.name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -275,7 +264,9 @@ func (s *Service) openUpload(ctx context.Context, name, id string) (blobstore.Up
 		_, err := getJSON(tx, tblUploads, id, &rec)
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) || err == nil && rec.Repository != name {
+	acct, _ := tenancy.Account(ctx)
+	region, _ := tenancy.Region(ctx)
+	if errors.Is(err, store.ErrNotFound) || err == nil && (rec.Repository != name || rec.Account != acct || rec.Region != region) {
 		return nil, errs.New(ErrBlobUploadUnknown, "blob upload unknown to registry: %s", id)
 	}
 	if err != nil {

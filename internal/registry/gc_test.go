@@ -2,6 +2,7 @@ package registry_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -285,5 +286,32 @@ func TestGCLoop(t *testing.T) {
 	})
 	if _, err := h.blobs.Stat(context.Background(), od); err == nil {
 		t.Fatal("the loop did not collect the orphan")
+	}
+}
+
+func TestExpireUploads(t *testing.T) {
+	h := newHarness(t)
+	h.svc.CreateRepository(h.ctx, registry.Repository{Name: "up"})
+	id, err := h.svc.StartUpload(h.ctx, "up")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.svc.AppendUpload(h.ctx, "up", id, 0, strings.NewReader("abc")); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := h.svc.ExpireUploads(context.Background(), time.Now(), time.Hour); err != nil || n != 0 {
+		t.Fatalf("young upload expired: %d %v", n, err)
+	}
+	if n, err := h.svc.ExpireUploads(context.Background(), time.Now().Add(2*time.Hour), time.Hour); err != nil || n != 1 {
+		t.Fatalf("ExpireUploads = %d, %v; want 1", n, err)
+	}
+	if _, err := h.svc.AppendUpload(h.ctx, "up", id, -1, strings.NewReader("x")); !errors.Is(err, registry.ErrBlobUploadUnknown) {
+		t.Fatalf("expired upload: %v", err)
+	}
+	// A session belongs to its tenant.
+	id2, _ := h.svc.StartUpload(h.ctx, "up")
+	other := tenancy.With(context.Background(), "210987654321", testRegion)
+	if _, err := h.svc.AppendUpload(other, "up", id2, -1, strings.NewReader("x")); err == nil {
+		t.Fatal("another account wrote to the upload")
 	}
 }

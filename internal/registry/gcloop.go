@@ -14,8 +14,11 @@ type GCLoop struct {
 	Service *Service
 	Every   time.Duration // default 1 h
 	Grace   time.Duration // default 24 h
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// UploadTTL is how long an upload session may stay unfinished
+	// (default 7 days).
+	UploadTTL time.Duration
+	Now       func() time.Time
+	Logger    *slog.Logger
 
 	stop chan struct{}
 	done chan struct{}
@@ -29,6 +32,9 @@ func (g *GCLoop) Start(ctx context.Context) {
 	}
 	if g.Grace <= 0 {
 		g.Grace = 24 * time.Hour
+	}
+	if g.UploadTTL <= 0 {
+		g.UploadTTL = 7 * 24 * time.Hour
 	}
 	if g.Now == nil {
 		g.Now = time.Now
@@ -53,6 +59,11 @@ func (g *GCLoop) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			if n, err := g.Service.ExpireUploads(ctx, g.Now(), g.UploadTTL); err != nil {
+				g.Logger.Warn("registry upload expiry failed", "err", err)
+			} else if n > 0 {
+				g.Logger.Info("registry expired uploads", "count", n)
+			}
 			rep, err := g.Service.CollectGarbage(ctx, g.Now(), g.Grace)
 			if err != nil {
 				g.Logger.Warn("registry gc failed", "err", err)

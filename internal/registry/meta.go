@@ -21,7 +21,8 @@ import (
 //	registry_blob_links    DIGEST@NAME                 → linkRec: NAME may serve the blob
 //	registry_blob_refs     BLOB@NAME@MANIFEST          → {}: MANIFEST references BLOB (for GC)
 //	registry_referrers     NAME@SUBJECT@REFERRER       → Descriptor of the referrer
-//	registry_uploads       UPLOAD-ID                   → uploadRec
+//	registry_uploads       UPLOAD-ID                   → uploadRec (System: the id is a
+//	                                                     random UUID; the record names the tenant)
 //
 // Blob links are keyed digest first so that "does any repository of this
 // account hold the blob" (mount without from, GC) is one prefix scan.
@@ -32,7 +33,7 @@ var (
 	tblLinks     = store.Table{Name: "registry_blob_links", Scope: store.Regional}
 	tblRefs      = store.Table{Name: "registry_blob_refs", Scope: store.Regional}
 	tblReferrers = store.Table{Name: "registry_referrers", Scope: store.Regional}
-	tblUploads   = store.Table{Name: "registry_uploads", Scope: store.Regional}
+	tblUploads   = store.Table{Name: "registry_uploads", Scope: store.System}
 )
 
 // Tag mutability settings.
@@ -81,6 +82,8 @@ type linkRec struct {
 }
 
 type uploadRec struct {
+	Account    string    `json:"account"`
+	Region     string    `json:"region"`
 	Repository string    `json:"repository"`
 	StartedAt  time.Time `json:"startedAt"`
 }

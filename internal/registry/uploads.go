@@ -2,11 +2,14 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"io"
+	"time"
 
 	"github.com/wharfhq/wharf/internal/blobstore"
 	"github.com/wharfhq/wharf/internal/errs"
 	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/internal/tenancy"
 )
 
 // StartUpload opens an upload session in repository name (the ECR API's
@@ -24,7 +27,9 @@ func (s *Service) StartUpload(ctx context.Context, name string) (string, error) 
 		return "", err
 	}
 	return id, s.st.Update(ctx, func(tx store.Tx) error {
-		return putJSON(tx, tblUploads, id, uploadRec{Repository: name, StartedAt: s.now().UTC()})
+		acct, _ := tenancy.Account(ctx)
+		region, _ := tenancy.Region(ctx)
+		return putJSON(tx, tblUploads, id, uploadRec{Account: acct, Region: region, Repository: name, StartedAt: s.now().UTC()})
 	})
 }
 
@@ -64,4 +69,44 @@ func (s *Service) CompleteUpload(ctx context.Context, name, id string, d string)
 		return blobstore.Info{}, blobError(err)
 	}
 	return info, s.link(ctx, name, dg, info.Size, id)
+}
+
+// ExpireUploads cancels upload sessions started before now-ttl (abandoned
+// pushes) and returns how many it removed. Sessions open in a request are
+// left alone.
+func (s *Service) ExpireUploads(ctx context.Context, now time.Time, ttl time.Duration) (int, error) {
+	var old []string
+	err := s.blobs.WalkUploads(ctx, func(u blobstore.UploadInfo) error {
+		if now.Sub(u.StartedAt) > ttl {
+			old = append(old, u.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range old {
+		u, err := s.blobs.ResumeUpload(ctx, id)
+		if errors.Is(err, blobstore.ErrUploadBusy) || errors.Is(err, blobstore.ErrUploadNotFound) {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		if err := u.Cancel(ctx); err != nil {
+			return n, err
+		}
+		err = s.st.Update(ctx, func(tx store.Tx) error {
+			if err := tx.Delete(tblUploads, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			return nil
+		})
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
