@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsecr "github.com/aws/aws-sdk-go-v2/service/ecr"
 	awsiam "github.com/aws/aws-sdk-go-v2/service/iam"
+	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/wharfhq/wharf/internal/server"
 	"github.com/wharfhq/wharf/internal/wharftest"
@@ -416,4 +417,27 @@ func TestRegistryCatalog(t *testing.T) {
 	if strings.Join(c.Repositories, ",") != "c/one" {
 		t.Fatalf("catalog page 2 %v", c.Repositories)
 	}
+}
+
+// A token from temporary credentials expires with them.
+func TestRegistryTokenFromSessionCredentials(t *testing.T) {
+	e := startRegistry(t)
+	e.createRepo(t, "temp")
+	ctx := context.Background()
+	st, err := awssts.NewFromConfig(e.Root()).GetSessionToken(ctx, &awssts.GetSessionTokenInput{DurationSeconds: aws.Int32(900)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := st.Credentials
+	ecrc := awsecr.NewFromConfig(e.Config(*c.AccessKeyId, *c.SecretAccessKey, *c.SessionToken))
+	out, err := ecrc.GetAuthorizationToken(ctx, &awsecr.GetAuthorizationTokenInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := aws.ToTime(out.AuthorizationData[0].ExpiresAt)
+	if exp.After(aws.ToTime(c.Expiration)) || exp.Before(aws.ToTime(c.Expiration).Add(-time.Minute)) {
+		t.Fatalf("token expires %v, credentials %v", exp, aws.ToTime(c.Expiration))
+	}
+	temp := &regEnv{Env: e.Env, host: e.host, password: ecrPassword(t, ecrc)}
+	wantStatus(t, temp.do(t, "GET", "/v2/temp/tags/list", nil), 200)
 }
