@@ -32,6 +32,8 @@ var ErrLayersNotFound = errors.New("ecr: layers not found")
 var ErrorTable = errs.Table{
 	{Kind: registry.ErrNameUnknown, Code: "RepositoryNotFoundException"},
 	{Kind: ErrUploadNotFound, Code: "UploadNotFoundException"},
+	{Kind: registry.ErrPolicyNotFound, Code: "RepositoryPolicyNotFoundException"},
+	{Kind: registry.ErrPolicyInvalid, Code: "InvalidParameterException"},
 	{Kind: ErrInvalidLayerPart, Code: "InvalidLayerPartException"},
 	{Kind: ErrInvalidLayer, Code: "InvalidLayerException"},
 	{Kind: registry.ErrImageNotFound, Code: "ImageNotFoundException"},

@@ -315,3 +315,68 @@ func TestExpireUploads(t *testing.T) {
 		t.Fatal("another account wrote to the upload")
 	}
 }
+
+// Anonymous pulls work only where a repository policy allows "*".
+func TestAnonymousPullByRepositoryPolicy(t *testing.T) {
+	dir := t.TempDir()
+	st, err := sqlite.Open(filepath.Join(dir, "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	blobs, _ := fs.Open(filepath.Join(dir, "blobs"), fs.Options{})
+	svc := registry.New(registry.Options{Store: st, Blobs: blobs, Authorizer: allowAll{}, Credentials: allowAll{},
+		Anonymous: registry.Tenant{Account: testAccount, Region: testRegion}})
+	mux := http.NewServeMux()
+	mux.Handle("/v2/", svc.Handler())
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	ctx := tenancy.With(context.Background(), testAccount, testRegion)
+	pass, _, _ := svc.Tokens().Issue(ctx, &principal.Principal{Kind: principal.Root, Account: testAccount, AccessKeyID: testKey}, time.Time{})
+	host := strings.TrimPrefix(srv.URL, "http://")
+	ref := func(s string) name.Reference { r, _ := name.ParseReference(host+"/"+s, name.Insecure); return r }
+	for _, n := range []string{"public/app", "private/app"} {
+		svc.CreateRepository(ctx, registry.Repository{Name: n})
+		img, _ := random.Image(1024, 1)
+		if err := remote.Write(ref(n+":1"), img, remote.WithAuth(&authn.Basic{Username: "AWS", Password: pass})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"]},
+	  {"Effect":"Deny","Principal":"*","Action":"ecr:PutImage"}]}`
+	if err := svc.SetRepositoryPolicy(ctx, "public/app", pub); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.SetRepositoryPolicy(ctx, "public/app", `{"Statement":[{"Effect":"Allow","Action":"ecr:*"}]}`); !errors.Is(err, registry.ErrPolicyInvalid) {
+		t.Fatalf("policy without a principal: %v", err)
+	}
+	img, err := remote.Image(ref("public/app:1"), remote.WithAuth(authn.Anonymous))
+	if err != nil {
+		t.Fatalf("anonymous pull of a public repository: %v", err)
+	}
+	if err := validate.Image(img); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := remote.Image(ref("private/app:1"), remote.WithAuth(authn.Anonymous)); err == nil || !strings.Contains(err.Error(), "UNAUTHORIZED") {
+		t.Fatalf("anonymous pull of a private repository: %v", err)
+	}
+	other, _ := random.Image(512, 1)
+	if err := remote.Write(ref("public/app:2"), other, remote.WithAuth(authn.Anonymous)); err == nil {
+		t.Fatal("anonymous push accepted")
+	}
+	// The policy's Deny binds authenticated callers too.
+	err = remote.Write(ref("public/app:2"), other, remote.WithAuth(&authn.Basic{Username: "AWS", Password: pass}))
+	if err == nil || !strings.Contains(err.Error(), "DENIED") {
+		t.Fatalf("push against a Deny: %v", err)
+	}
+	resp, _ := http.Get(srv.URL + "/v2/")
+	if resp.StatusCode != 401 {
+		t.Fatalf("anonymous /v2/: %d", resp.StatusCode)
+	}
+	if _, err := svc.DeleteRepositoryPolicy(ctx, "public/app"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := remote.Image(ref("public/app:1"), remote.WithAuth(authn.Anonymous)); err == nil {
+		t.Fatal("anonymous pull after the policy was deleted")
+	}
+}

@@ -82,6 +82,13 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rt.kind == "base" {
+		if principal.From(ctx) == nil {
+			// Anonymous callers are challenged here even when some
+			// repositories are public, so that clients with
+			// credentials learn to send them.
+			s.fail(w, r, errs.New(ErrUnauthorized, "authentication required: log in with an ECR authorization token (user AWS)"))
+			return
+		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			s.fail(w, r, errMethodNotAllowed)
 			return
@@ -165,6 +172,10 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Service) authenticate(r *http.Request) (context.Context, error) {
 	user, pass, ok := r.BasicAuth()
 	if !ok {
+		if s.anon.Account != "" && r.Header.Get("Authorization") == "" {
+			// Anonymous: only what a repository policy opens to "*".
+			return tenancy.With(r.Context(), s.anon.Account, s.anon.Region), nil
+		}
 		return nil, errs.New(ErrUnauthorized, "authentication required: log in with an ECR authorization token (user AWS)")
 	}
 	if user != "AWS" {
@@ -192,20 +203,18 @@ func (s *Service) authenticate(r *http.Request) (context.Context, error) {
 	return principal.With(ctx, p), nil
 }
 
-// authorize asks IAM whether the caller may do action on repository name.
+// authorize decides whether the caller may do action on repository name:
+// IAM for its identity policies, and the repository's policy (see
+// policy.go).
 func (s *Service) authorize(ctx context.Context, action, name string) error {
-	res, err := RepositoryARN(ctx, name)
-	if err != nil {
-		return err
-	}
-	if err := s.authz.Authorize(ctx, principal.From(ctx), action, res, nil); err != nil {
-		return errs.New(ErrDenied, "%s", errs.Message(err))
-	}
-	return nil
+	return s.decide(ctx, action, name)
 }
 
 // authzAny asks IAM whether the caller may do action on any resource.
 func (s *Service) authzAny(ctx context.Context, action string) error {
+	if principal.From(ctx) == nil {
+		return errs.New(ErrUnauthorized, "authentication required")
+	}
 	if err := s.authz.Authorize(ctx, principal.From(ctx), action, "*", nil); err != nil {
 		return errs.New(ErrDenied, "%s", errs.Message(err))
 	}

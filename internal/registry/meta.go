@@ -50,7 +50,8 @@ type Repository struct {
 	ScanOnPush     bool              `json:"scanOnPush,omitempty"`
 	EncryptionType string            `json:"encryptionType,omitempty"`
 	KMSKey         string            `json:"kmsKey,omitempty"`
-	Tags           map[string]string `json:"tags,omitempty"` // resource tags
+	Tags           map[string]string `json:"tags,omitempty"`   // resource tags
+	Policy         string            `json:"policy,omitempty"` // repository policy (JSON)
 }
 
 // RepositoryARN returns the ARN of repository name in the tenant of ctx.
@@ -196,6 +197,7 @@ func (s *Service) DeleteRepository(ctx context.Context, name string, force bool)
 		if err := delRepoUsers(ctx, tx, name); err != nil {
 			return err
 		}
+		s.forgetPolicy(ctx, name)
 		for _, t := range []store.Table{tblManifests, tblTags, tblReferrers} {
 			if _, err := tx.DeleteRange(t, key(name, ""), name+"A"); err != nil { // "A" sorts right after "@"
 				return err

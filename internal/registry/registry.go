@@ -53,6 +53,11 @@ type Options struct {
 	// reference blobs the repository holds (MANIFEST_BLOB_UNKNOWN), so a
 	// pulled image is always complete.
 	SparseManifests bool
+	// Anonymous is the tenant anonymous requests act in (the server's
+	// account and region); empty disables anonymous access. Anonymous
+	// callers may pull only from repositories whose policy allows
+	// Principal "*".
+	Anonymous Tenant
 	// MaxManifestSize bounds manifest bodies (default 4 MiB, what the spec
 	// asks registries to accept at least).
 	MaxManifestSize int64
@@ -60,17 +65,25 @@ type Options struct {
 
 // Service is the registry.
 type Service struct {
-	st     store.Store
-	blobs  blobstore.Store
-	authz  Authorizer
-	creds  Credentials
-	tokens *Tokens
-	realm  string
-	now    func() time.Time
-	log    *slog.Logger
-	maxMan int64
-	sparse bool
-	locks  stripes // see gc.go
+	st       store.Store
+	blobs    blobstore.Store
+	authz    Authorizer
+	creds    Credentials
+	tokens   *Tokens
+	realm    string
+	now      func() time.Time
+	log      *slog.Logger
+	maxMan   int64
+	sparse   bool
+	locks    stripes // see gc.go
+	anon     Tenant
+	policies policyCache
+}
+
+// Tenant is an account and region.
+type Tenant struct {
+	Account string
+	Region  string
 }
 
 // New returns a registry service.
@@ -88,7 +101,7 @@ func New(opts Options) *Service {
 		opts.Realm = "wharf"
 	}
 	return &Service{st: opts.Store, blobs: opts.Blobs, authz: opts.Authorizer, creds: opts.Credentials,
-		tokens: NewTokens(opts.Store, opts.Now), realm: opts.Realm, now: opts.Now, log: opts.Logger, maxMan: opts.MaxManifestSize, sparse: opts.SparseManifests}
+		tokens: NewTokens(opts.Store, opts.Now), realm: opts.Realm, now: opts.Now, log: opts.Logger, maxMan: opts.MaxManifestSize, sparse: opts.SparseManifests, anon: opts.Anonymous}
 }
 
 // Tokens is the issuer and verifier of registry passwords.

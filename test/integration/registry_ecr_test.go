@@ -3,12 +3,14 @@ package integration
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsecr "github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	awsiam "github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
@@ -201,5 +203,49 @@ func TestECRLayerUploadAndTags(t *testing.T) {
 	lt, err := e.ecr.ListTagsForResource(ctx, &awsecr.ListTagsForResourceInput{ResourceArn: arnS})
 	if err != nil || len(lt.Tags) != 1 || aws.ToString(lt.Tags[0].Key) != "env" {
 		t.Fatalf("ListTagsForResource %+v %v", lt, err)
+	}
+}
+
+// A repository policy grants an IAM user pulls its identity policies do not.
+func TestECRRepositoryPolicy(t *testing.T) {
+	e := startRegistry(t)
+	ctx := context.Background()
+	e.createRepo(t, "shared")
+	iamc := awsiam.NewFromConfig(e.Root())
+	u, err := iamc.CreateUser(ctx, &awsiam.CreateUserInput{UserName: aws.String("reader")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenOnly := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:GetAuthorizationToken","Resource":"*"}]}`
+	iamc.PutUserPolicy(ctx, &awsiam.PutUserPolicyInput{UserName: aws.String("reader"), PolicyName: aws.String("t"), PolicyDocument: aws.String(tokenOnly)})
+	k, _ := iamc.CreateAccessKey(ctx, &awsiam.CreateAccessKeyInput{UserName: aws.String("reader")})
+	reader := &regEnv{Env: e.Env, host: e.host}
+	reader.password = ecrPassword(t, awsecr.NewFromConfig(e.Config(*k.AccessKey.AccessKeyId, *k.AccessKey.SecretAccessKey, "")))
+	wantError(t, reader.do(t, "GET", "/v2/shared/tags/list", nil), 403, "DENIED")
+
+	pol := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Sid":"pull","Effect":"Allow","Principal":{"AWS":"%s"},"Action":["ecr:ListImages","ecr:BatchGetImage"]}]}`, *u.User.Arn)
+	if _, err := e.ecr.SetRepositoryPolicy(ctx, &awsecr.SetRepositoryPolicyInput{RepositoryName: aws.String("shared"), PolicyText: aws.String(pol)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.ecr.GetRepositoryPolicy(ctx, &awsecr.GetRepositoryPolicyInput{RepositoryName: aws.String("shared")})
+	if err != nil || aws.ToString(got.PolicyText) != pol {
+		t.Fatalf("GetRepositoryPolicy %+v %v", got, err)
+	}
+	wantStatus(t, reader.do(t, "GET", "/v2/shared/tags/list", nil), 200)
+	wantError(t, reader.do(t, "POST", "/v2/shared/blobs/uploads/", nil), 403, "DENIED")
+
+	if _, err := e.ecr.DeleteRepositoryPolicy(ctx, &awsecr.DeleteRepositoryPolicyInput{RepositoryName: aws.String("shared")}); err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, reader.do(t, "GET", "/v2/shared/tags/list", nil), 403, "DENIED")
+	_, err = e.ecr.GetRepositoryPolicy(ctx, &awsecr.GetRepositoryPolicyInput{RepositoryName: aws.String("shared")})
+	var nf *ecrtypes.RepositoryPolicyNotFoundException
+	if !errors.As(err, &nf) {
+		t.Fatalf("GetRepositoryPolicy after delete: %v", err)
+	}
+	_, err = e.ecr.SetRepositoryPolicy(ctx, &awsecr.SetRepositoryPolicyInput{RepositoryName: aws.String("shared"), PolicyText: aws.String(`{"Statement":[`)})
+	var ip *ecrtypes.InvalidParameterException
+	if !errors.As(err, &ip) {
+		t.Fatalf("malformed policy: %v", err)
 	}
 }
