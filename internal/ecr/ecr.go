@@ -25,6 +25,9 @@ var ErrInvalidParameter = errors.New("ecr: invalid parameter")
 // ErrImageDigestMismatch: PutImage's imageDigest is not the manifest's.
 var ErrImageDigestMismatch = errors.New("ecr: image digest does not match")
 
+// ErrImageAlreadyExists: PutImage of the manifest a tag already names.
+var ErrImageAlreadyExists = errors.New("ecr: image already exists")
+
 // ErrLayersNotFound: a layer the request names is not in the repository.
 var ErrLayersNotFound = errors.New("ecr: layers not found")
 
@@ -41,6 +44,7 @@ var ErrorTable = errs.Table{
 	{Kind: registry.ErrManifestBlobUnknown, Code: "LayersNotFoundException"},
 	{Kind: ErrLayersNotFound, Code: "LayersNotFoundException"},
 	{Kind: ErrImageDigestMismatch, Code: "ImageDigestDoesNotMatchException"},
+	{Kind: ErrImageAlreadyExists, Code: "ImageAlreadyExistsException"},
 	{Kind: registry.ErrManifestInvalid, Code: "InvalidParameterException"},
 	{Kind: registry.ErrTagInvalid, Code: "InvalidParameterException"},
 	{Kind: registry.ErrDigestInvalid, Code: "InvalidParameterException"},

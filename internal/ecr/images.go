@@ -270,6 +270,18 @@ func (s *Service) PutImage(ctx context.Context, in *ecrapi.PutImageRequest) (*ec
 		// An untagged push: address the manifest by its own digest.
 		ref = string(blobstore.FromBytes(body))
 	}
+	if tag := ptr.Value(in.ImageTag); tag != "" {
+		// ECR refuses to store what is already there under that tag.
+		if cur, _, err := s.reg.Manifest(ctx, name, tag); err == nil {
+			want := ptr.Value(in.ImageDigest)
+			if want == "" {
+				want = string(blobstore.Digest(cur.Digest).Algorithm().FromBytes(body))
+			}
+			if cur.Digest == want {
+				return nil, errs.New(ErrImageAlreadyExists, "Image with digest '%s' and tag '%s' already exists in the repository with name '%s'", cur.Digest, tag, name)
+			}
+		}
+	}
 	d, _, err := s.reg.PutManifest(ctx, name, ref, ptr.Value(in.ImageManifestMediaType), body, extra)
 	switch {
 	case errors.Is(err, registry.ErrDigestInvalid) && in.ImageDigest != nil:

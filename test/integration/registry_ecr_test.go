@@ -96,6 +96,11 @@ func TestECRImagesOneTruth(t *testing.T) {
 	if err != nil || aws.ToString(pi.Image.ImageId.ImageDigest) != dg.String() {
 		t.Fatalf("PutImage %+v %v", pi, err)
 	}
+	_, err = e.ecr.PutImage(ctx, &awsecr.PutImageInput{RepositoryName: repo, ImageManifest: aws.String(string(raw)), ImageTag: aws.String("stable")})
+	var ae *ecrtypes.ImageAlreadyExistsException
+	if !errors.As(err, &ae) {
+		t.Fatalf("PutImage of what the tag already names: %v", err)
+	}
 	desc, err := remote.Head(e.ref(t, "shop:stable"), e.opts()...)
 	if err != nil || desc.Digest != dg {
 		t.Fatalf("HEAD shop:stable %+v %v", desc, err)
