@@ -20,6 +20,7 @@
 //	instance/<cluster>/<id>            instanceRec (container instance, attributes, resources)
 //	task/<cluster>/<id>                taskRec (kept after STOPPED for the retention period)
 //	clienttoken/<token>                tokenRec (RunTask idempotency: the tasks a token started)
+//	ec2id/<cluster>/<ec2InstanceId>    ec2IndexRec (the instance registered for an EC2 ID)
 //	setting/<principalARN>/<name>      settingRec (PutAccountSetting)
 //	setting/default/<name>             settingRec (PutAccountSettingDefault)
 //

@@ -213,17 +213,19 @@ func (s *Service) RegisterContainerInstance(ctx context.Context, in *ecsapi.Regi
 				return err
 			}
 		} else {
-			all, err := tx.Scan(tblECS, instancePrefix(c.Name), "", 0)
-			if err != nil {
+			var idx ec2IndexRec
+			_, err := getJSON(tx, ec2IndexKey(c.Name, doc.InstanceID), &idx)
+			if err != nil && !isNotFound(err) {
 				return err
 			}
-			for _, it := range all {
-				r, err := decode[instanceRec](it)
-				if err != nil {
+			if err == nil {
+				var r instanceRec
+				irev, err := getJSON(tx, instanceKey(c.Name, idx.ID), &r)
+				if err != nil && !isNotFound(err) {
 					return err
 				}
-				if r.EC2InstanceID == doc.InstanceID && r.Status != statusInactive {
-					rec, rev = r, it.Revision
+				if err == nil && r.Status != statusInactive {
+					rec, rev = r, irev
 				}
 			}
 		}
@@ -245,6 +247,9 @@ func (s *Service) RegisterContainerInstance(ctx context.Context, in *ecsapi.Regi
 		rec.Connected = true
 		rec.Version++
 		if err := putJSONIf(tx, instanceKey(c.Name, rec.ID), &rec, rev); err != nil {
+			return err
+		}
+		if err := putJSON(tx, ec2IndexKey(c.Name, rec.EC2InstanceID), &ec2IndexRec{ID: rec.ID}); err != nil {
 			return err
 		}
 		out = apiInstance(ctx, &rec, true)
@@ -314,6 +319,9 @@ func (s *Service) DeregisterContainerInstance(ctx context.Context, in *ecsapi.De
 		rec.Status, rec.Connected = statusInactive, false
 		rec.Version++
 		if err := putJSONIf(tx, instanceKey(c.Name, rec.ID), &rec, rev); err != nil {
+			return err
+		}
+		if err := putJSON(tx, ec2IndexKey(c.Name, rec.EC2InstanceID), &ec2IndexRec{ID: rec.ID}); err != nil {
 			return err
 		}
 		out = apiInstance(ctx, &rec, true)

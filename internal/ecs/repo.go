@@ -82,6 +82,11 @@ type instanceRec struct {
 	Pending       int32               `json:"pending"`
 }
 
+// ec2IndexRec finds a cluster's registration of an EC2 instance ID.
+type ec2IndexRec struct {
+	ID string `json:"id"`
+}
+
 type settingRec struct {
 	Name         string `json:"name"`
 	Value        string `json:"value"`
@@ -98,6 +103,7 @@ func taskDefKey(family string, rev int32) string {
 }
 func instancePrefix(cluster string) string        { return "instance/" + cluster + "/" }
 func instanceKey(cluster, id string) string       { return instancePrefix(cluster) + id }
+func ec2IndexKey(cluster, ec2ID string) string    { return "ec2id/" + cluster + "/" + ec2ID }
 func taskPrefix(cluster string) string            { return "task/" + cluster + "/" }
 func taskKey(cluster, id string) string           { return taskPrefix(cluster) + id }
 func clientTokenKey(token string) string          { return "clienttoken/" + token }
