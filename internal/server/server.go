@@ -52,6 +52,7 @@ type Server struct {
 	store    *sqlite.Store
 	audit    *audit.Recorder
 	sweeper  *sweeper
+	gc       *registry.GCLoop
 	serveErr chan error
 	stopOnce sync.Once
 	stopErr  error
@@ -127,7 +128,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		publicHost = addr
 	}
 	registrySvc := registry.New(registry.Options{Store: st, Blobs: blobs, Authorizer: iamSvc, Credentials: iamSvc,
-		Realm: publicHost, Now: cfg.Now, Logger: log})
+		Realm: publicHost, Now: cfg.Now, Logger: log, Anonymous: registry.Tenant{Account: acct.ID, Region: cfg.Region}})
+	s.gc = &registry.GCLoop{Service: registrySvc, Now: cfg.Now, Logger: log}
+	s.gc.Start(context.WithoutCancel(ctx))
 	ecrSvc := ecr.New(ecr.Options{Registry: registrySvc, Credentials: iamSvc, PublicHost: publicHost})
 	ecsSvc := ecs.New(st, ecs.Options{Now: cfg.Now, Logger: log, Endpoint: "http://" + addr})
 
@@ -193,6 +196,7 @@ func (s *Server) Stop(ctx context.Context) error {
 			errsList = append(errsList, err)
 		}
 		s.sweeper.stop()
+		s.gc.Stop()
 		s.audit.Stop()
 		if err := s.store.Close(); err != nil {
 			errsList = append(errsList, err)
