@@ -30,6 +30,7 @@ Usage:
 Commands:
   up        Run Wharf on this machine: every AWS API, the registry and
             managed capacity, on one listener.
+  registry  Registry maintenance: wharf registry fsck --data-dir DIR
   version   Print the version.
   help      Show help for a command: wharf help up
 
@@ -49,6 +50,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "up":
 		return up(args[1:], stdout, stderr)
+	case "registry":
+		return registryCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "wharf %s (%s)\n", Version, goVersion())
 		return 0
@@ -168,4 +171,52 @@ func printWelcome(w io.Writer, srv *server.Server) {
 	fmt.Fprintf(&b, "  export AWS_SHARED_CREDENTIALS_FILE=%s AWS_CONFIG_FILE=%s\n", info.CredentialsFile, info.ConfigFile)
 	fmt.Fprintf(&b, "  aws --endpoint-url http://%s sts get-caller-identity\n", info.Addr)
 	fmt.Fprint(w, b.String())
+}
+
+const registryUsage = `Usage: wharf registry fsck [flags]
+
+Checks the registry kept in --data-dir: every manifest is stored and hashes
+to its digest, and every blob a manifest references is present. With
+--verify every blob is read and re-hashed too. It can run beside a live
+wharf. Exit status 1 when a problem is found.
+
+Flags:
+`
+
+func registryCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "fsck" {
+		fmt.Fprint(stderr, registryUsage)
+		return 2
+	}
+	fs := flag.NewFlagSet("registry fsck", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := server.Config{}
+	fs.StringVar(&cfg.DataDir, "data-dir", defaultDataDir(), "directory holding Wharf's state")
+	fs.StringVar(&cfg.Region, "region", "us-east-1", "region whose repositories to check")
+	verify := fs.Bool("verify", false, "re-hash every blob's content")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), registryUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	rep, err := server.FsckRegistry(context.Background(), cfg, *verify)
+	if err != nil {
+		fmt.Fprintf(stderr, "wharf registry fsck: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%d repositories, %d manifests, %d blob links checked\n", rep.Repositories, rep.Manifests, rep.Links)
+	for _, p := range rep.Problems {
+		fmt.Fprintf(stdout, "PROBLEM: %s\n", p)
+	}
+	if len(rep.Problems) > 0 {
+		fmt.Fprintf(stdout, "%d problems found\n", len(rep.Problems))
+		return 1
+	}
+	fmt.Fprintln(stdout, "no problems found")
+	return 0
 }

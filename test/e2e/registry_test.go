@@ -124,6 +124,12 @@ func TestDockerPushPullWithECRLogin(t *testing.T) {
 		t.Fatalf("list-images after skopeo copy: %+v (want digest %s)", copied, digest)
 	}
 
+	// fsck, beside the live server, re-hashes everything and finds it whole.
+	fsck := exec.Command(binary, "registry", "fsck", "--data-dir", w.dataDir, "--verify")
+	if b, err := fsck.CombinedOutput(); err != nil || !strings.Contains(string(b), "2 repositories") || !strings.Contains(string(b), "no problems found") {
+		t.Fatalf("wharf registry fsck: %v\n%s", err, b)
+	}
+
 	// Without login the registry asks for credentials.
 	other := t.TempDir()
 	r := w.docker(other, "", "pull", w.addr+"/e2e/copy:v1")
