@@ -36,6 +36,8 @@ type Service struct {
 	endpoint  string
 	retention time.Duration
 
+	instances instanceCache
+
 	// rand seeds each placement's random strategy.
 	randMu sync.Mutex
 	rand   *rand.Rand

@@ -1,6 +1,7 @@
 package ecs
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -218,6 +219,7 @@ func reserve(in *instanceRec, t *taskRec) {
 	adjustInt(in.Remaining, "MEMORY", -t.ReservedMemory)
 	in.Remaining = changePorts(in.Remaining, "PORTS", t.TCPPorts, true)
 	in.Remaining = changePorts(in.Remaining, "PORTS_UDP", t.UDPPorts, true)
+	in.Groups = maps.Clone(in.Groups)
 	if in.Groups == nil {
 		in.Groups = map[string]int{}
 	}
@@ -238,6 +240,7 @@ func release(in *instanceRec, t *taskRec, wasRunning bool) {
 	}
 	in.Remaining = changePorts(in.Remaining, "PORTS", keep("PORTS", t.TCPPorts), false)
 	in.Remaining = changePorts(in.Remaining, "PORTS_UDP", keep("PORTS_UDP", t.UDPPorts), false)
+	in.Groups = maps.Clone(in.Groups)
 	if in.Groups[t.Group] > 1 {
 		in.Groups[t.Group]--
 	} else {

@@ -380,7 +380,7 @@ func (s *Service) RunTask(ctx context.Context, in *ecsapi.RunTaskRequest) (*ecsa
 			}
 			recs, revs = map[string]*instanceRec{}, map[string]int64{}
 			for _, it := range insts {
-				r, err := decode[instanceRec](it)
+				r, err := s.instances.decode(ctx, it)
 				if err != nil {
 					return err
 				}

@@ -21,7 +21,7 @@ import (
 // instances in 3 zones that never fills up. It reports tasks placed per
 // second and the p99 RunTask latency.
 func BenchmarkECSRunTask(b *testing.B) {
-	for _, n := range []int{10, 100, 1000} {
+	for _, n := range []int{10, 100, 1000, 10000} {
 		b.Run(fmt.Sprintf("instances=%d", n), func(b *testing.B) {
 			env := wharftest.Start(b)
 			c := ecs.NewFromConfig(env.Root())
