@@ -172,8 +172,6 @@ func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 // Pagination. Tokens are opaque to callers: base64 of the position after
 // which the next page starts.
 
-const defaultMaxResults = 100
-
 func maxResults(p *int32, def, max int) int {
 	if p == nil || *p <= 0 {
 		return def

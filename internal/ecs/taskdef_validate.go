@@ -163,7 +163,7 @@ func validTaskDefinition(in *ecsapi.RegisterTaskDefinitionRequest) (ecsapi.TaskD
 		if !slices.Contains(mems, taskMem) {
 			return td, clientErr("No Fargate configuration exists for given values: %d CPU, %d memory. See the Amazon ECS documentation for the valid values.", taskCPU, taskMem)
 		}
-		if in.PlacementConstraints != nil && len(in.PlacementConstraints) > 0 {
+		if len(in.PlacementConstraints) > 0 {
 			return td, clientErr("Task definition placement constraints are not supported for the Fargate launch type.")
 		}
 		if in.IpcMode != nil {

@@ -119,7 +119,7 @@ func (s *Service) apiTask(ctx context.Context, t *taskRec, withTags bool) ecsapi
 			ExitCode:        c.ExitCode,
 			Cpu:             ptr.To(strconv.Itoa(int(c.CPU))),
 			NetworkBindings: slices.Clone(c.NetworkBindings),
-			HealthStatus:    ptr.To(ptr.Or(ptr.To(c.HealthStatus), "UNKNOWN")),
+			HealthStatus:    ptr.To(c.HealthStatus),
 		}
 		if c.HealthStatus == "" {
 			ac.HealthStatus = ptr.To("UNKNOWN")
