@@ -316,6 +316,9 @@ func (s *Service) DeregisterContainerInstance(ctx context.Context, in *ecsapi.De
 		if rec.Running+rec.Pending > 0 && !ptr.Value(in.Force) {
 			return invalidParam("Found running tasks on the instance.")
 		}
+		if err := s.orphanTasks(tx, &rec); err != nil {
+			return err
+		}
 		rec.Status, rec.Connected = statusInactive, false
 		rec.Version++
 		if err := putJSONIf(tx, instanceKey(c.Name, rec.ID), &rec, rev); err != nil {
@@ -466,4 +469,33 @@ func (s *Service) DiscoverPollEndpoint(ctx context.Context, in *ecsapi.DiscoverP
 		TelemetryEndpoint:      ptr.To(s.endpoint),
 		ServiceConnectEndpoint: ptr.To(s.endpoint),
 	}, nil
+}
+
+// orphanTasks stops the tasks of an instance deregistered with force:
+// Wharf no longer accounts for them, and says why.
+func (s *Service) orphanTasks(tx store.Tx, rec *instanceRec) error {
+	items, err := tx.Scan(tblECS, taskPrefix(rec.Cluster), "", 0)
+	if err != nil {
+		return err
+	}
+	now := s.stamp()
+	for _, it := range items {
+		t, err := decode[taskRec](it)
+		if err != nil {
+			return err
+		}
+		if t.Instance != rec.ID || t.LastStatus == taskStopped {
+			continue
+		}
+		if t.StoppedReason == "" {
+			t.StoppedReason = "Container instance deregistration forced by user"
+		}
+		advance(&t, taskStopped, now)
+		if err := putJSONIf(tx, it.Key, &t, it.Revision); err != nil {
+			return err
+		}
+	}
+	rec.Running, rec.Pending, rec.Groups = 0, 0, nil
+	rec.Remaining = slices.Clone(rec.RegRes)
+	return nil
 }

@@ -323,3 +323,37 @@ func TestECSRunTaskConcurrentNeverOvercommits(t *testing.T) {
 		t.Fatalf("tasks = %d, %v", len(l.TaskArns), err)
 	}
 }
+
+func TestECSForceDeregisterOrphansTasks(t *testing.T) {
+	c, _ := ecsClient(t)
+	ctx := context.Background()
+	ci := registerInstance(t, c, "", "i-00000000000000f1", "us-east-1a", 1024, 4096)
+	bridgeTaskDef(t, c, "web", 256)
+	run, err := c.RunTask(ctx, &ecs.RunTaskInput{TaskDefinition: aws.String("web"), Count: aws.Int32(2)})
+	if err != nil || len(run.Tasks) != 2 {
+		t.Fatalf("run = %+v, %v", run, err)
+	}
+	var ipe *types.InvalidParameterException
+	if _, err := c.DeregisterContainerInstance(ctx, &ecs.DeregisterContainerInstanceInput{ContainerInstance: ci.ContainerInstanceArn}); !errors.As(err, &ipe) {
+		t.Fatalf("deregister with tasks: %v", err)
+	}
+	if _, err := c.DeregisterContainerInstance(ctx, &ecs.DeregisterContainerInstanceInput{ContainerInstance: ci.ContainerInstanceArn, Force: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	dt, err := c.DescribeTasks(ctx, &ecs.DescribeTasksInput{Tasks: []string{aws.ToString(run.Tasks[0].TaskArn), aws.ToString(run.Tasks[1].TaskArn)}})
+	if err != nil || len(dt.Tasks) != 2 {
+		t.Fatalf("describe = %+v, %v", dt, err)
+	}
+	for _, tk := range dt.Tasks {
+		if aws.ToString(tk.LastStatus) != "STOPPED" || aws.ToString(tk.StoppedReason) != "Container instance deregistration forced by user" {
+			t.Fatalf("orphaned task = %+v", tk)
+		}
+	}
+	dc, err := c.DescribeClusters(ctx, &ecs.DescribeClustersInput{})
+	if err != nil || dc.Clusters[0].PendingTasksCount != 0 || dc.Clusters[0].RegisteredContainerInstancesCount != 0 {
+		t.Fatalf("cluster = %+v, %v", dc, err)
+	}
+	if _, err := c.DeleteCluster(ctx, &ecs.DeleteClusterInput{Cluster: aws.String("default")}); err != nil {
+		t.Fatal(err)
+	}
+}
