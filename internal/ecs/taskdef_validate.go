@@ -8,6 +8,7 @@ import (
 
 	"github.com/wharfhq/wharf/api/ecsapi"
 	"github.com/wharfhq/wharf/internal/arn"
+	"github.com/wharfhq/wharf/internal/placement"
 	"github.com/wharfhq/wharf/internal/ptr"
 )
 
@@ -189,6 +190,9 @@ func validTaskDefinition(in *ecsapi.RegisterTaskDefinitionRequest) (ecsapi.TaskD
 	for _, pc := range in.PlacementConstraints {
 		if ptr.Value(pc.Type) == "memberOf" && strings.TrimSpace(ptr.Value(pc.Expression)) == "" {
 			return td, clientErr("Placement constraint expression is required for the memberOf type.")
+		}
+		if _, err := placement.NewConstraint(ptr.Value(pc.Type), ptr.Value(pc.Expression)); err != nil {
+			return td, clientErr("%s", err.Error())
 		}
 	}
 

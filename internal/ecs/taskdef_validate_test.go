@@ -221,6 +221,9 @@ func TestValidTaskDefinitionErrors(t *testing.T) {
 		{"fargate swap", fargateReq, func(r *ecsapi.RegisterTaskDefinitionRequest) {
 			r.ContainerDefinitions[0].LinuxParameters = &ecsapi.LinuxParameters{MaxSwap: ptr.To(int32(10))}
 		}, ErrClient, "maxSwap"},
+		{"bad memberOf expression", ec2Req, func(r *ecsapi.RegisterTaskDefinitionRequest) {
+			r.PlacementConstraints = []ecsapi.TaskDefinitionPlacementConstraint{{Type: ptr.To("memberOf"), Expression: ptr.To("attribute:ecs.instance-type =~")}}
+		}, ErrClient, ""},
 		{"bad role", ec2Req, func(r *ecsapi.RegisterTaskDefinitionRequest) {
 			r.TaskRoleArn = ptr.To("arn:aws:iam::123456789012:user/bob")
 		}, ErrClient, "Role is not valid"},
