@@ -33,6 +33,7 @@ func placementInstance(r *instanceRec) placement.Instance {
 		RegisteredAt:      r.Registered,
 		Attributes:        make(map[string]string, len(r.Attributes)+len(r.Custom)),
 		RunningTasksCount: int(r.Running + r.Pending),
+		TaskGroups:        r.Groups,
 	}
 	if r.VersionInfo != nil {
 		pi.AgentVersion = ptr.Value(r.VersionInfo.AgentVersion)

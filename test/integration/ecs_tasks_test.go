@@ -178,6 +178,13 @@ func TestECSRunTaskLifecycle(t *testing.T) {
 		t.Fatalf("family other = %d", n)
 	}
 
+	// The query language sees tasks: task:group and runningTasksCount.
+	ci, err := c.ListContainerInstances(ctx, &ecs.ListContainerInstancesInput{Cluster: aws.String("work"),
+		Filter: aws.String("task:group == family:web and runningTasksCount > 2")})
+	if err != nil || len(ci.ContainerInstanceArns) != 2 {
+		t.Fatalf("filter by task group = %+v, %v", ci, err)
+	}
+
 	// Tags on a task.
 	if _, err := c.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: aws.String(task), Tags: []types.Tag{{Key: aws.String("x"), Value: aws.String("y")}}}); err != nil {
 		t.Fatal(err)
