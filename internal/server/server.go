@@ -143,7 +143,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			{Model: models.MustLoad(cloudtrailapi.ModelName), Handlers: cloudtrailapi.Handlers(auditSvc), Errors: audit.ErrorTable,
 				ValidationCode: "ValidationException"},
 			{Model: models.MustLoad(ecsapi.ModelName), Handlers: ecsapi.Handlers(ecsSvc), Errors: ecs.ErrorTable,
-				ValidationCode: "InvalidParameterException"},
+				ValidationCode: "InvalidParameterException", Resource: ecs.ResourceARN},
 			{Model: models.MustLoad(ecrapi.ModelName), Handlers: ecrapi.Handlers(ecrSvc), Errors: ecr.ErrorTable,
 				ValidationCode: "InvalidParameterException", Resource: ecr.ResourceARN},
 		},
