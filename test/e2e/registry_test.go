@@ -66,7 +66,9 @@ func TestDockerPushPullWithECRLogin(t *testing.T) {
 	env := w.env()
 	dockerCfg := t.TempDir()
 
-	var repo struct{ Repository struct{ RepositoryUri string } }
+	var repo struct {
+		Repository struct{ RepositoryUri string }
+	}
 	w.mustAWS(env, &repo, "ecr", "create-repository", "--repository-name", "e2e/app")
 	uri := repo.Repository.RepositoryUri
 	if uri != w.addr+"/e2e/app" {
@@ -118,7 +120,9 @@ func TestDockerPushPullWithECRLogin(t *testing.T) {
 	if b, err := cp.CombinedOutput(); err != nil {
 		t.Fatalf("skopeo copy: %v\n%s", err, b)
 	}
-	var copied struct{ ImageIds []struct{ ImageDigest, ImageTag string } }
+	var copied struct {
+		ImageIds []struct{ ImageDigest, ImageTag string }
+	}
 	w.mustAWS(env, &copied, "ecr", "list-images", "--repository-name", "e2e/copy")
 	if len(copied.ImageIds) != 1 || copied.ImageIds[0].ImageDigest != digest {
 		t.Fatalf("list-images after skopeo copy: %+v (want digest %s)", copied, digest)
@@ -142,7 +146,9 @@ func TestDockerPushRefusesMovingImmutableTag(t *testing.T) {
 	w := startWharf(t)
 	env := w.env()
 	dockerCfg := t.TempDir()
-	var repo struct{ Repository struct{ RepositoryUri string } }
+	var repo struct {
+		Repository struct{ RepositoryUri string }
+	}
 	w.mustAWS(env, &repo, "ecr", "create-repository", "--repository-name", "frozen", "--image-tag-mutability", "IMMUTABLE")
 	pw := w.aws(env, "ecr", "get-login-password")
 	w.mustDocker(dockerCfg, strings.TrimSpace(pw.stdout), "login", "--username", "AWS", "--password-stdin", w.addr)
@@ -160,7 +166,9 @@ func TestDockerPushRefusesMovingImmutableTag(t *testing.T) {
 		t.Fatalf("docker push should report the TAG_INVALID error, got:\n%s%s", r.stdout, r.stderr)
 	}
 	// ECR's API says the same through PutImage.
-	var img struct{ Images []struct{ ImageManifest string } }
+	var img struct {
+		Images []struct{ ImageManifest string }
+	}
 	w.mustAWS(env, &img, "ecr", "batch-get-image", "--repository-name", "frozen", "--image-ids", "imageTag=release")
 	if len(img.Images) != 1 {
 		t.Fatalf("batch-get-image: %+v", img)
