@@ -43,8 +43,6 @@ type manifest struct {
 	Annotations   map[string]string `json:"annotations"`
 }
 
-func isIndex(mt string) bool { return mt == MediaTypeOCIIndex || mt == MediaTypeDockerList }
-
 // parsed is a validated manifest.
 type parsed struct {
 	mediaType    string
