@@ -103,6 +103,7 @@ func up(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:4566", "address (HOST:PORT) of the one listener serving every API and the registry")
 	fs.StringVar(&cfg.PublicHost, "public-host", "", "host[:port] clients use to reach Wharf, used in repository URIs (default: the listen address)")
 	fs.StringVar(&cfg.Region, "region", "us-east-1", "default region written to DATA-DIR/config")
+	fs.BoolVar(&cfg.SparseManifests, "registry-sparse-manifests", false, "accept manifests whose layers or index children were never pushed (OCI allows it; ECR refuses it)")
 	fs.DurationVar(&cfg.AuditRetention, "audit-retention", 90*24*time.Hour, "how long the audit log (CloudTrail LookupEvents) keeps events")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	fs.Usage = func() {

@@ -31,6 +31,11 @@ type Config struct {
 	// administrator key instead of a generated one.
 	RootAccessKeyID     string
 	RootSecretAccessKey string
+	// SparseManifests lets the registry accept manifests whose layers or
+	// index children were never pushed (mirrors of one platform, foreign
+	// layers), as OCI allows. Off by default, as ECR: a manifest must
+	// reference blobs the repository holds (MANIFEST_BLOB_UNKNOWN).
+	SparseManifests bool
 	// AuditRetention is how long audit events are kept (default 90 days).
 	AuditRetention time.Duration
 	// Logger receives structured logs (default: discard).

@@ -128,7 +128,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		publicHost = addr
 	}
 	registrySvc := registry.New(registry.Options{Store: st, Blobs: blobs, Authorizer: iamSvc, Credentials: iamSvc,
-		Realm: publicHost, Now: cfg.Now, Logger: log, Anonymous: registry.Tenant{Account: acct.ID, Region: cfg.Region}})
+		Realm: publicHost, Now: cfg.Now, Logger: log, Anonymous: registry.Tenant{Account: acct.ID, Region: cfg.Region},
+		SparseManifests: cfg.SparseManifests})
 	s.gc = &registry.GCLoop{Service: registrySvc, Now: cfg.Now, Logger: log}
 	s.gc.Start(context.WithoutCancel(ctx))
 	ecrSvc := ecr.New(ecr.Options{Registry: registrySvc, Credentials: iamSvc, PublicHost: publicHost})
