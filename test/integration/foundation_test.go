@@ -15,6 +15,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -282,5 +283,37 @@ func TestPolicyConditions(t *testing.T) {
 	_, err = admin.ListRoles(ctx, &iam.ListRolesInput{})
 	if code := apiCode(t, err); code != "AccessDenied" {
 		t.Fatalf("list roles from outside 10/8: code = %s", code)
+	}
+}
+
+// ECS operations are authorized on the resource they act on.
+func TestECSResourceLevelPolicy(t *testing.T) {
+	env := wharftest.Start(t)
+	ctx := context.Background()
+	root := iam.NewFromConfig(env.Root())
+	rootECS := ecs.NewFromConfig(env.Root())
+	for _, name := range []string{"team-a", "team-b"} {
+		if _, err := rootECS.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(name)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("ops")}); err != nil {
+		t.Fatal(err)
+	}
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecs:DeleteCluster","Resource":"arn:aws:ecs:us-east-1:` + env.Info.Account + `:cluster/team-a"}]}`
+	if _, err := root.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("ops"), PolicyName: aws.String("p"), PolicyDocument: aws.String(doc)}); err != nil {
+		t.Fatal(err)
+	}
+	key, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("ops")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := ecs.NewFromConfig(env.Config(aws.ToString(key.AccessKey.AccessKeyId), aws.ToString(key.AccessKey.SecretAccessKey), ""))
+	_, err = ops.DeleteCluster(ctx, &ecs.DeleteClusterInput{Cluster: aws.String("team-b")})
+	if code := apiCode(t, err); code != "AccessDeniedException" {
+		t.Fatalf("delete team-b: code = %s (%v)", code, err)
+	}
+	if _, err := ops.DeleteCluster(ctx, &ecs.DeleteClusterInput{Cluster: aws.String("team-a")}); err != nil {
+		t.Fatalf("delete team-a: %v", err)
 	}
 }
