@@ -31,6 +31,7 @@ Commands:
   up        Run Wharf on this machine: every AWS API, the registry and
             managed capacity, on one listener.
   registry  Registry maintenance: wharf registry fsck --data-dir DIR
+  bench     Measure a registry on this machine: wharf bench registry --registry HOST[:PORT]
   version   Print the version.
   help      Show help for a command: wharf help up
 
@@ -52,6 +53,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return up(args[1:], stdout, stderr)
 	case "registry":
 		return registryCmd(args[1:], stdout, stderr)
+	case "bench":
+		return bench(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "wharf %s (%s)\n", Version, goVersion())
 		return 0
