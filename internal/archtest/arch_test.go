@@ -38,10 +38,11 @@ func rel(path string) string { return strings.TrimPrefix(path, module+"/") }
 
 // httpAllowed are the packages that may speak HTTP. Services implement
 // plain Go methods; only the edge, the codecs, the signature verifier, the
-// registry and the server assembly see requests.
+// registry and the server assembly see requests (and the agent and its
+// Docker Engine client speak HTTP to their peers).
 var httpAllowed = []string{
 	"cmd/", "internal/cli", "internal/server", "internal/edge", "internal/protocol",
-	"internal/sigv4", "internal/registry", "internal/wharftest", "internal/agent", "test/",
+	"internal/sigv4", "internal/registry", "internal/wharftest", "internal/agent", "internal/runtime/docker", "test/",
 }
 
 // pure packages make decisions only: no I/O, no store, no HTTP.
