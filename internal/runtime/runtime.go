@@ -204,12 +204,19 @@ type ContainerSpec struct {
 	NetworkMode  string        // NetworkBridge (default), NetworkHost, NetworkNone, NetworkContainer(id) or a network name
 	PortMappings []PortMapping // bridge mode only
 	Hostname     string
+	ExtraHosts   []string // "name:ip" lines added to /etc/hosts ("host-gateway" as ip = the host)
+	DNSServers   []string
+	DNSSearch    []string
 
 	Mounts         []Mount
+	VolumesFrom    []string // "container[:ro]": mount another container's volumes
 	ReadonlyRootfs bool
 	Init           bool // run an init process as PID 1 (initProcessEnabled)
+	Privileged     bool
 	CapAdd         []string
 	CapDrop        []string
+	Sysctls        map[string]string // ECS systemControls
+	ShmSizeMiB     int64             // /dev/shm size (sharedMemorySize); 0 = default
 
 	HealthCheck *HealthCheck
 	StopTimeout time.Duration // grace between SIGTERM and SIGKILL; 0 = the runtime's default

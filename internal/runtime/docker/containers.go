@@ -42,6 +42,13 @@ type (
 		PortBindings      map[string][]portBinding `json:",omitempty"`
 		Mounts            []mountSpec              `json:",omitempty"`
 		ReadonlyRootfs    bool                     `json:",omitempty"`
+		Privileged        bool                     `json:",omitempty"`
+		ExtraHosts        []string                 `json:",omitempty"`
+		DNS               []string                 `json:"Dns,omitempty"`
+		DNSSearch         []string                 `json:"DnsSearch,omitempty"`
+		VolumesFrom       []string                 `json:",omitempty"`
+		Sysctls           map[string]string        `json:",omitempty"`
+		ShmSize           int64                    `json:",omitempty"`
 		Init              *bool                    `json:",omitempty"`
 		CapAdd            []string                 `json:",omitempty"`
 		CapDrop           []string                 `json:",omitempty"`
@@ -134,6 +141,11 @@ func createRequest(spec runtime.ContainerSpec) createBody {
 		h.Mounts = append(h.Mounts, ms)
 	}
 	h.ReadonlyRootfs = spec.ReadonlyRootfs
+	h.Privileged = spec.Privileged
+	h.ExtraHosts, h.DNS, h.DNSSearch = spec.ExtraHosts, spec.DNSServers, spec.DNSSearch
+	h.VolumesFrom = spec.VolumesFrom
+	h.Sysctls = spec.Sysctls
+	h.ShmSize = spec.ShmSizeMiB * mib
 	if spec.Init {
 		t := true
 		h.Init = &t

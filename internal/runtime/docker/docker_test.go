@@ -301,13 +301,21 @@ func TestRunAppliesSpecAndReportsExit(t *testing.T) {
 	}
 
 	// entryPoint + command, as ECS combines them.
-	id2 := create(t, runtime.ContainerSpec{EntryPoint: []string{"echo", "entry"}, Command: []string{"cmd"}}, "entry")
+	// (in network mode none)
+	id2 := create(t, runtime.ContainerSpec{EntryPoint: []string{"echo", "entry"}, Command: []string{"cmd"}, NetworkMode: runtime.NetworkNone}, "entry")
 	start(t, id2)
 	if code, err := c.WaitContainer(ctx, id2); err != nil || code != 0 {
 		t.Fatalf("WaitContainer = %d, %v", code, err)
 	}
 	if got := lines(logs(t, id2), runtime.Stdout); !slices.Equal(got, []string{"entry cmd"}) {
 		t.Errorf("entryPoint+command output = %q", got)
+	}
+	if st, err := c.InspectContainer(ctx, id2); err != nil || len(st.Networks) != 1 || st.Networks[0].Network != "none" || st.Networks[0].IPAddress != "" {
+		t.Errorf("network none: %+v, %v", st.Networks, err)
+	}
+	hostNet := create(t, runtime.ContainerSpec{Command: []string{"true"}, NetworkMode: runtime.NetworkHost}, "hostnet")
+	if st, err := c.InspectContainer(ctx, hostNet); err != nil || len(st.Networks) != 1 || st.Networks[0].Network != "host" {
+		t.Errorf("network host: %+v, %v", st.Networks, err)
 	}
 }
 
@@ -590,7 +598,10 @@ func TestMountsAndSecurity(t *testing.T) {
 			touch /host/f 2>/dev/null && echo bind writable || echo bind readonly
 			ulimit -n
 			grep CapEff /proc/self/status
-			cat /proc/1/comm`},
+			cat /proc/1/comm
+			grep -c wharf-peer /etc/hosts
+			df -k /dev/shm | awk 'NR==2 {print $2}'
+			grep -c 10.9.9.9 /etc/resolv.conf`},
 		Mounts: []runtime.Mount{
 			{Type: runtime.MountBind, Source: host, Target: "/host", ReadOnly: true},
 			{Type: runtime.MountTmpfs, Target: "/scratch", TmpfsSize: 1 << 20},
@@ -600,7 +611,10 @@ func TestMountsAndSecurity(t *testing.T) {
 		Init:           true,
 		CapDrop:        []string{"ALL"},
 		Ulimits:        []runtime.Ulimit{{Name: "nofile", Soft: 1000, Hard: 2000}},
-		NetworkMode:    runtime.NetworkNone,
+		NetworkMode:    runtime.NetworkBridge,
+		ExtraHosts:     []string{"wharf-peer:10.1.2.3"},
+		DNSServers:     []string{"10.9.9.9"},
+		ShmSizeMiB:     8,
 		StopTimeout:    time.Second,
 	}, "mounts")
 	start(t, id)
@@ -608,16 +622,9 @@ func TestMountsAndSecurity(t *testing.T) {
 		t.Fatalf("WaitContainer = %d, %v; logs %q", code, err, lines(logs(t, id), runtime.Stderr))
 	}
 	got := lines(logs(t, id), runtime.Stdout)
-	want := []string{"from host", "rootfs readonly", "tmpfs writable", "volume writable", "bind readonly", "1000", "CapEff:\t0000000000000000", "docker-init"}
+	want := []string{"from host", "rootfs readonly", "tmpfs writable", "volume writable", "bind readonly", "1000", "CapEff:\t0000000000000000", "docker-init", "1", "8192", "1"}
 	if !slices.Equal(got, want) {
 		t.Errorf("output = %q\nwant %q", got, want)
-	}
-	st, err := c.InspectContainer(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(st.Networks) != 1 || st.Networks[0].Network != "none" || st.Networks[0].IPAddress != "" {
-		t.Errorf("network none: %+v", st.Networks)
 	}
 	if err := c.RemoveVolume(ctx, volume); !errors.Is(err, runtime.ErrConflict) {
 		t.Errorf("RemoveVolume(in use) = %v, want ErrConflict", err)

@@ -60,6 +60,8 @@ func TestCreateRequest(t *testing.T) {
 		Mounts:      []runtime.Mount{{Type: runtime.MountTmpfs, Source: "ignored", Target: "/t", TmpfsSize: 4096}},
 		HealthCheck: &runtime.HealthCheck{Command: []string{"CMD-SHELL", "true"}, Interval: 5 * time.Second, Retries: 3},
 		StopTimeout: 1500 * time.Millisecond, Init: true,
+		ExtraHosts: []string{"a:1.2.3.4"}, DNSServers: []string{"10.0.0.2"}, Sysctls: map[string]string{"net.core.somaxconn": "1024"},
+		VolumesFrom: []string{"other:ro"}, ShmSizeMiB: 2, Privileged: true,
 	}
 	b := createRequest(spec)
 	got, _ := json.Marshal(b)
@@ -71,6 +73,8 @@ func TestCreateRequest(t *testing.T) {
 		`"Mounts":[{"Type":"tmpfs","Target":"/t","TmpfsOptions":{"SizeBytes":4096}}]`,
 		`"Healthcheck":{"Test":["CMD-SHELL","true"],"Interval":5000000000,"Retries":3}`,
 		`"StopTimeout":2`, `"Init":true`, `"NetworkMode":"bridge"`,
+		`"ExtraHosts":["a:1.2.3.4"]`, `"Dns":["10.0.0.2"]`, `"Sysctls":{"net.core.somaxconn":"1024"}`,
+		`"VolumesFrom":["other:ro"]`, `"ShmSize":2097152`, `"Privileged":true`,
 	} {
 		if !strings.Contains(string(got), want) {
 			t.Errorf("create body lacks %s:\n%s", want, got)
