@@ -186,15 +186,26 @@ func (s *Store) Put(ctx context.Context, expected blobstore.Digest, size int64, 
 // the blob exists already (then src is removed).
 func (s *Store) place(src string, d blobstore.Digest) (blobstore.Info, error) {
 	dst := s.blobPath(d)
+	// A blob's ModTime is when it was last stored: garbage collection's
+	// grace period starts at the commit, not at the upload's last write
+	// (an upload may sit for days before it is committed).
+	now := s.now()
 	if fi, err := os.Stat(dst); err == nil {
-		os.Remove(src)
-		// Stored again: young again, so garbage collection's grace period
-		// covers the time until the new user records it.
-		now := s.now()
-		if err := os.Chtimes(dst, now, now); err != nil {
+		// Stored again: young again, so the grace period covers the time
+		// until the new user records it. Refresh the existing copy first
+		// and drop ours only then: if the collector deleted the blob in
+		// between, our copy takes its place below instead of being lost.
+		err := os.Chtimes(dst, now, now)
+		if err == nil {
+			os.Remove(src)
+			return blobstore.Info{Digest: d, Size: fi.Size(), ModTime: now}, nil
+		}
+		if !errors.Is(err, os.ErrNotExist) {
 			return blobstore.Info{}, fmt.Errorf("blobstore: %w", err)
 		}
-		return blobstore.Info{Digest: d, Size: fi.Size(), ModTime: now}, nil
+	}
+	if err := os.Chtimes(src, now, now); err != nil {
+		return blobstore.Info{}, fmt.Errorf("blobstore: %w", err)
 	}
 	dir := filepath.Dir(dst)
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/wharfhq/wharf/internal/blobstore"
 	"github.com/wharfhq/wharf/internal/blobstore/blobstoretest"
@@ -105,4 +106,47 @@ func FuzzParseDigest(f *testing.F) {
 			t.Fatalf("hex %q is a path", d.Hex())
 		}
 	})
+}
+
+// A blob committed from an upload is stored at the commit: its ModTime is
+// the commit time, not the time of the upload's last write, so garbage
+// collection's grace period covers the time until a manifest links it.
+func TestCommitStampsStoreTime(t *testing.T) {
+	ctx := context.Background()
+	clock := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	s, err := fs.Open(t.TempDir(), fs.Options{Now: func() time.Time { return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("a layer written long before its commit")
+	up, err := s.NewUpload(ctx, blobstore.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := up.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(48 * time.Hour)
+	info, err := up.Commit(ctx, blobstore.FromBytes(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Stat(ctx, info.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.ModTime.Equal(clock) || !info.ModTime.Equal(clock) {
+		t.Fatalf("ModTime = %v (Commit said %v), want the commit time %v", st.ModTime, info.ModTime, clock)
+	}
+
+	// Stored again from another upload: refreshed to the new commit time.
+	clock = clock.Add(time.Hour)
+	up2, _ := s.NewUpload(ctx, blobstore.SHA256)
+	up2.Write(data)
+	if _, err := up2.Commit(ctx, blobstore.FromBytes(data)); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := s.Stat(ctx, info.Digest); !st.ModTime.Equal(clock) {
+		t.Fatalf("re-stored ModTime = %v, want %v", st.ModTime, clock)
+	}
 }
