@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -146,7 +145,6 @@ func TestSignatureErrors(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(body, env.Info.Account) {
 		t.Fatalf("fresh presign: %d %s", resp.StatusCode, body)
 	}
-	_ = url.Values{}
 }
 
 const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
