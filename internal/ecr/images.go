@@ -102,6 +102,9 @@ func (s *Service) detail(ctx context.Context, name string, im registry.Image) ec
 	if im.Subject != "" {
 		d.SubjectManifestDigest = ptr.To(im.Subject)
 	}
+	if !im.LastPulledAt.IsZero() {
+		d.LastRecordedPullTime = ptr.To(im.LastPulledAt)
+	}
 	return d
 }
 
@@ -174,7 +177,8 @@ func imageRef(id ecrapi.ImageIdentifier) string {
 	return ptr.Value(id.ImageTag)
 }
 
-// BatchGetImage returns manifests.
+// BatchGetImage returns manifests; each one returned counts as a pull
+// (lastRecordedPullTime, see registry.RecordPull).
 func (s *Service) BatchGetImage(ctx context.Context, in *ecrapi.BatchGetImageRequest) (*ecrapi.BatchGetImageResponse, error) {
 	if err := checkRegistryID(ctx, in.RegistryId); err != nil {
 		return nil, err
@@ -210,6 +214,8 @@ func (s *Service) BatchGetImage(ctx context.Context, in *ecrapi.BatchGetImageReq
 			out.Failures = append(out.Failures, ecrapi.ImageFailure{ImageId: &id, FailureCode: ptr.To("UnsupportedImageType"), FailureReason: ptr.To("The image manifest media type is not in the accepted media types")})
 			continue
 		}
+		// Returning a manifest is a pull, as on ECR.
+		s.reg.RecordPull(ctx, name, im)
 		rid := ecrapi.ImageIdentifier{ImageDigest: ptr.To(im.Digest), ImageTag: id.ImageTag}
 		out.Images = append(out.Images, ecrapi.Image{ImageId: &rid, ImageManifest: ptr.To(string(body)),
 			ImageManifestMediaType: ptr.To(im.MediaType), RegistryId: ptr.To(acct), RepositoryName: ptr.To(name)})

@@ -25,6 +25,7 @@ type Image struct {
 	Size         int64 // the config's and layers' sizes
 	Tags         []string
 	PushedAt     time.Time
+	LastPulledAt time.Time // zero: never pulled (see RecordPull)
 }
 
 // Images returns every manifest of repository name with its tags, in
@@ -66,7 +67,7 @@ func (s *Service) Images(ctx context.Context, name string) ([]Image, error) {
 
 func imageOf(m manifestRec, tags []string) Image {
 	return Image{Digest: m.Digest, MediaType: m.MediaType, ArtifactType: m.ArtifactType, Subject: m.Subject,
-		Size: m.ImageSize, Tags: tags, PushedAt: m.PushedAt}
+		Size: m.ImageSize, Tags: tags, PushedAt: m.PushedAt, LastPulledAt: m.LastPulledAt}
 }
 
 // Manifest returns the image a tag or digest names and its manifest bytes.

@@ -92,6 +92,10 @@ func (s *Service) getManifest(w http.ResponseWriter, r *http.Request, rt route) 
 		return
 	}
 	defer f.Close()
+	// A GET is a pull (a HEAD is not). Recorded before the body so that a
+	// client that has the manifest sees its pull time; at most one write
+	// per PullTimeInterval, bounded, and never failing the pull.
+	s.recordPull(ctx, rt.name, m.Digest, m.LastPulledAt)
 	w.WriteHeader(http.StatusOK)
 	io.Copy(w, f)
 }
@@ -212,7 +216,7 @@ func (s *Service) storeManifest(ctx context.Context, name string, d blobstore.Di
 		}
 		var old manifestRec
 		if _, err := getJSON(tx, tblManifests, key(name, string(d)), &old); err == nil {
-			rec.PushedAt = old.PushedAt
+			rec.PushedAt, rec.LastPulledAt = old.PushedAt, old.LastPulledAt
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}

@@ -24,6 +24,11 @@ import (
 //	registry_uploads       UPLOAD-ID                   → uploadRec (System: the id is a
 //	                                                     random UUID; the record names the tenant)
 //
+// A manifest's record also carries its last pull time (lastPulledAt, an
+// optional field: records without it read as never pulled, so layout
+// version 1 needs no migration). Pulls rewrite the record at most once
+// per PullTimeInterval (see pulls.go).
+//
 // Blob links are keyed digest first so that "does any repository of this
 // account hold the blob" (mount without from, GC) is one prefix scan.
 var (
@@ -70,6 +75,10 @@ type manifestRec struct {
 	Manifests    []string          `json:"manifests,omitempty"` // an index's children
 	ImageSize    int64             `json:"imageSize,omitempty"` // sum of the config's and layers' sizes
 	PushedAt     time.Time         `json:"pushedAt"`
+	// LastPulledAt is when the manifest was last pulled (ECR's
+	// lastRecordedPullTime), recorded at most every PullTimeInterval; zero
+	// (absent in records written before it existed) means never.
+	LastPulledAt time.Time `json:"lastPulledAt,omitzero"`
 }
 
 type tagRec struct {
