@@ -108,6 +108,7 @@ func up(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.Region, "region", "us-east-1", "default region written to DATA-DIR/config")
 	fs.BoolVar(&cfg.SparseManifests, "registry-sparse-manifests", false, "accept manifests whose layers or index children were never pushed (OCI allows it; ECR refuses it)")
 	fs.DurationVar(&cfg.AuditRetention, "audit-retention", 90*24*time.Hour, "how long the audit log (CloudTrail LookupEvents) keeps events")
+	fs.DurationVar(&cfg.StoppedTaskRetention, "stopped-task-retention", time.Hour, "how long stopped ECS tasks stay describable before they are deleted")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), upUsage)

@@ -18,13 +18,20 @@
 //	                                   keys sort by family, then revision; '!' sorts
 //	                                   below every character a family may contain)
 //	instance/<cluster>/<id>            instanceRec (container instance, attributes, resources)
-//	task/<cluster>/<id>                taskRec (kept after STOPPED for the retention period)
+//	task/<cluster>/<id>                taskRec (deleted by SweepStoppedTasks once STOPPED
+//	                                   for the retention period)
 //	clienttoken/<token>                tokenRec (RunTask idempotency: the tasks a token started)
 //	ec2id/<cluster>/<ec2InstanceId>    ec2IndexRec (the instance registered for an EC2 ID)
 //	setting/<principalARN>/<name>      settingRec (PutAccountSetting)
 //	setting/default/<name>             settingRec (PutAccountSettingDefault)
 //
+// Table "ecs.tenants" (store.System) lists the tenants that have tasks, for
+// the stopped-task sweep (see retention.go):
+//
+//	<account>/<region>                 {}
+//
 // taskDefRec keeps the normalized ecsapi.TaskDefinition encoded with its Go
 // field names; a regeneration of ecsapi that renames a field needs a
 // migration. Every record carries "layout" (layoutVersion, now 1).
+// taskRec's "clientToken" is optional: records written before it have none.
 package ecs

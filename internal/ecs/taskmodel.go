@@ -80,6 +80,9 @@ type taskRec struct {
 	Version          int64                    `json:"version"`
 	EnableExec       bool                     `json:"enableExecuteCommand,omitempty"`
 	EphemeralStorage *ecsapi.EphemeralStorage `json:"ephemeralStorage,omitempty"`
+	// ClientToken is the RunTask client token that started the task, so
+	// the retention sweep can drop the token with its last task.
+	ClientToken string `json:"clientToken,omitempty"`
 }
 
 type tokenRec struct {

@@ -519,8 +519,12 @@ func (s *Service) commitRun(ctx context.Context, p *runPlan, snap []placement.In
 				return err
 			}
 		}
+		if err := indexTenant(ctx, tx); err != nil {
+			return err
+		}
 		var tok tokenRec
 		for i := range tasks {
+			tasks[i].ClientToken = token
 			if err := putJSONIf(tx, taskKey(tasks[i].Cluster, tasks[i].ID), &tasks[i], 0); err != nil {
 				return err
 			}
@@ -600,6 +604,11 @@ func (s *Service) StartTask(ctx context.Context, in *ecsapi.StartTaskRequest) (*
 			}
 		}
 		err = s.update(ctx, func(tx store.Tx) error {
+			if len(placed) > 0 {
+				if err := indexTenant(ctx, tx); err != nil {
+					return err
+				}
+			}
 			for i := range placed {
 				r := recs[instanceARN(ctx, placed[i].Cluster, placed[i].Instance)]
 				if err := putJSONIf(tx, instanceKey(r.Cluster, r.ID), r, revs[instanceARN(ctx, r.Cluster, r.ID)]); err != nil {

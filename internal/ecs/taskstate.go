@@ -90,6 +90,12 @@ func (s *Service) changeTask(ctx context.Context, cluster, ident string, fn func
 				return err
 			}
 		}
+		if moved && t.LastStatus == taskStopped {
+			// Tasks created before the tenant index existed get in it here.
+			if err := indexTenant(ctx, tx); err != nil {
+				return err
+			}
+		}
 		out = t
 		return putJSONIf(tx, taskKey(c.Name, t.ID), &t, rev)
 	})

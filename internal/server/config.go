@@ -38,6 +38,9 @@ type Config struct {
 	SparseManifests bool
 	// AuditRetention is how long audit events are kept (default 90 days).
 	AuditRetention time.Duration
+	// StoppedTaskRetention is how long stopped ECS tasks stay describable
+	// before the maintenance loop deletes them (default one hour, as ECS).
+	StoppedTaskRetention time.Duration
 	// Logger receives structured logs (default: discard).
 	Logger *slog.Logger
 	// Version is reported in logs.
@@ -72,6 +75,12 @@ func (c *Config) Validate() error {
 	}
 	if c.AuditRetention == 0 {
 		c.AuditRetention = 90 * 24 * time.Hour
+	}
+	switch {
+	case c.StoppedTaskRetention == 0:
+		c.StoppedTaskRetention = time.Hour
+	case c.StoppedTaskRetention < 0:
+		problems = append(problems, fmt.Errorf("--stopped-task-retention %s is negative", c.StoppedTaskRetention))
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -108,12 +108,16 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.audit.Start(context.WithoutCancel(ctx))
 
 	iamSvc := iam.New(st, iam.Options{Now: cfg.Now})
+	ecsSvc := ecs.New(st, ecs.Options{Now: cfg.Now, Logger: log, Endpoint: "http://" + addr,
+		StoppedTaskRetention: cfg.StoppedTaskRetention})
 	s.sweeper = &sweeper{every: 10 * time.Minute, now: cfg.Now, log: log, tasks: []sweepTask{
 		// Expired keys are refused anyway; sweeping them (an hour late, so
 		// an ExpiredToken answer stays possible for a while) bounds the table.
 		{"expired-sts-keys", func(ctx context.Context, now time.Time) (int, error) {
 			return iamSvc.SweepExpiredKeys(ctx, now.Add(-time.Hour))
 		}},
+		// Stopped tasks are hidden once the retention is over; this deletes them.
+		{"stopped-ecs-tasks", ecsSvc.SweepStoppedTasks},
 	}}
 	s.sweeper.start(context.WithoutCancel(ctx))
 	stsSvc := sts.New(iamSvc, sts.Options{Now: cfg.Now})
@@ -133,7 +137,6 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.gc = &registry.GCLoop{Service: registrySvc, Now: cfg.Now, Logger: log}
 	s.gc.Start(context.WithoutCancel(ctx))
 	ecrSvc := ecr.New(ecr.Options{Registry: registrySvc, Credentials: iamSvc, PublicHost: publicHost})
-	ecsSvc := ecs.New(st, ecs.Options{Now: cfg.Now, Logger: log, Endpoint: "http://" + addr})
 
 	api, err := edge.New(edge.Config{
 		Services: []*edge.Service{
@@ -184,6 +187,19 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 
 // Info describes the running server.
 func (s *Server) Info() Info { return s.info }
+
+// Sweep runs every maintenance task once, now, at the server's clock, as
+// the maintenance loop does every ten minutes (tests call it instead of
+// waiting for the loop).
+func (s *Server) Sweep(ctx context.Context) error {
+	var errsList []error
+	for _, task := range s.sweeper.tasks {
+		if _, err := task.run(ctx, s.cfg.Now()); err != nil {
+			errsList = append(errsList, fmt.Errorf("%s: %w", task.name, err))
+		}
+	}
+	return errors.Join(errsList...)
+}
 
 // Stop shuts the listener down gracefully (in-flight requests finish), stops
 // the background loops and closes the state store.
