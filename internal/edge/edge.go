@@ -130,7 +130,6 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{requestID: e.requestID(), start: e.cfg.Now()}
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
-		c.codec, c.proto = guessCodec(r)
 		e.fail(w, r, c, &protocol.APIError{Code: "RequestEntityTooLarge", Message: "Request body too large or unreadable: " + err.Error(), Status: http.StatusRequestEntityTooLarge, Sender: true})
 		return
 	}

@@ -1,9 +1,7 @@
 package edge
 
 import (
-	"mime"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/wharfhq/wharf/internal/protocol"
@@ -65,7 +63,7 @@ func (e *Edge) identify(r *http.Request, body []byte, c *call) *protocol.APIErro
 		}
 		return e.bindOp(c, svc, target[i+1:])
 	default:
-		form, err := queryForm(r, body)
+		form, err := awsquery.Params(r, body)
 		if err != nil {
 			return serializationError(c.proto, err.Error())
 		}
@@ -98,29 +96,6 @@ func (e *Edge) bindOp(c *call, svc *Service, name string) *protocol.APIError {
 	}
 	c.op, c.opName = op, name
 	return nil
-}
-
-// queryForm returns the parameters of an awsQuery request: the URL query
-// and, for form POSTs, the body.
-func queryForm(r *http.Request, body []byte) (url.Values, error) {
-	q := r.URL.Query()
-	if r.Method != http.MethodPost {
-		return q, nil
-	}
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if ct != "" && ct != "application/x-www-form-urlencoded" {
-		return q, nil
-	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		return nil, err
-	}
-	for k, v := range q {
-		if _, ok := form[k]; !ok {
-			form[k] = v
-		}
-	}
-	return form, nil
 }
 
 // signingService reads the service name from the SigV4 credential scope.

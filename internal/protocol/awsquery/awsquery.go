@@ -29,7 +29,7 @@ func (Codec) DecodeInput(m *awsmodel.Model, op *awsmodel.Operation, r *http.Requ
 	if op.Input == nil {
 		return nil, nil
 	}
-	vals, err := params(r, body)
+	vals, err := Params(r, body)
 	if err != nil {
 		return nil, protocol.NewDecodeError("malformed query string: %v", err)
 	}

@@ -14,9 +14,10 @@ import (
 	"github.com/wharfhq/wharf/internal/protocol"
 )
 
-// params returns the request's parameters: the URL query and, for a form
-// POST, the body (whose values win).
-func params(r *http.Request, body []byte) (url.Values, error) {
+// Params returns the request's parameters: the URL query and, for a form
+// POST, the body (whose values win). The edge uses it to find Action and
+// Version before it knows the service.
+func Params(r *http.Request, body []byte) (url.Values, error) {
 	var q url.Values
 	if r != nil && r.URL != nil && r.URL.RawQuery != "" {
 		var err error
