@@ -28,13 +28,21 @@ func instanceARN(ctx context.Context, cluster, id string) string {
 // long or the old short format) to its ID. ok is false for an ARN of
 // another tenant or another cluster.
 func instanceID(ctx context.Context, cluster, ident string) (string, bool) {
+	return clusterScopedID(ctx, "container-instance/", cluster, ident)
+}
+
+// clusterScopedID resolves the identifier of a resource that lives in a
+// cluster (an ID, or an ARN whose resource is kind+"CLUSTER/ID" or, in the
+// old short format, kind+"ID"). ok is false for an ARN of another kind,
+// tenant or cluster.
+func clusterScopedID(ctx context.Context, kind, cluster, ident string) (string, bool) {
 	if !strings.HasPrefix(ident, "arn:") {
 		return ident, ident != "" && !strings.Contains(ident, "/")
 	}
 	a, err := arn.Parse(ident)
 	acct, _ := tenancy.Account(ctx)
 	region, _ := tenancy.Region(ctx)
-	rest, ok := strings.CutPrefix(a.Resource, "container-instance/")
+	rest, ok := strings.CutPrefix(a.Resource, kind)
 	if err != nil || a.Service != "ecs" || !ok || a.Account != acct || a.Region != region {
 		return "", false
 	}

@@ -29,20 +29,7 @@ func taskARN(ctx context.Context, cluster, id string) string {
 
 // taskID resolves a task identifier (ID or ARN) within a cluster.
 func taskID(ctx context.Context, cluster, ident string) (string, bool) {
-	if !strings.HasPrefix(ident, "arn:") {
-		return ident, ident != "" && !strings.Contains(ident, "/")
-	}
-	a, err := arn.Parse(ident)
-	acct, _ := tenancy.Account(ctx)
-	region, _ := tenancy.Region(ctx)
-	rest, ok := strings.CutPrefix(a.Resource, "task/")
-	if err != nil || a.Service != "ecs" || !ok || a.Account != acct || a.Region != region {
-		return "", false
-	}
-	if c, id, long := strings.Cut(rest, "/"); long {
-		return id, c == cluster && id != ""
-	}
-	return rest, rest != ""
+	return clusterScopedID(ctx, "task/", cluster, ident)
 }
 
 // visible reports whether a task is still served: stopped tasks are kept
