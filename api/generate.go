@@ -8,3 +8,4 @@ package api
 //go:generate go run ../internal/tools/apigen -service cloudtrail -package cloudtrailapi -out cloudtrailapi/zz_generated.go
 //go:generate go run ../internal/tools/apigen -service ecs -package ecsapi -out ecsapi/zz_generated.go
 //go:generate go run ../internal/tools/apigen -service ecr -package ecrapi -out ecrapi/zz_generated.go
+//go:generate go run ../internal/tools/apigen -service wharfagent -package wharfagentapi -out wharfagentapi/zz_generated.go
