@@ -6,9 +6,13 @@
 // The channel: an agent calls PollAssignments(cluster, containerInstance,
 // ackedSequence, waitSeconds). The control plane answers at once when the
 // instance's assignment sequence is above ackedSequence, else blocks up to
-// waitSeconds. Every answer carries the instance's whole desired state —
-// every task placed on it that is not yet STOPPED, with its desired status
-// — and the sequence it reflects. The agent applies it (idempotently: a
+// waitSeconds. An answer with a higher sequence carries the instance's
+// whole desired state — every task placed on it that is not yet STOPPED,
+// with its desired status — and the sequence it reflects; an answer whose
+// sequence equals ackedSequence (the wait ran out) carries nothing. The
+// control plane bumps the sequence whenever a task is placed on the
+// instance, a task's desired status changes, or fresh role credentials are
+// due. The agent applies it (idempotently: a
 // task it already runs is not started again), then acknowledges by sending
 // that sequence on its next poll. Nothing is lost (state, not deltas, so a
 // missed answer is repaired by the next) and nothing is applied twice (the
