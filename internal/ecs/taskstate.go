@@ -113,12 +113,24 @@ func (s *Service) StopTask(ctx context.Context, in *ecsapi.StopTaskRequest) (*ec
 	if len(reason) > 1024 {
 		return nil, invalidParam("reason must be at most 1024 characters.")
 	}
-	t, err := s.changeTask(ctx, ptr.Value(in.Cluster), ptr.Value(in.Task), func(t *taskRec) (bool, bool, error) {
+	t, err := s.stopTask(ctx, ptr.Value(in.Cluster), ptr.Value(in.Task), "UserInitiated", reason)
+	if err != nil {
+		return nil, err
+	}
+	out := s.apiTask(ctx, t, false)
+	return &ecsapi.StopTaskResponse{Task: &out}, nil
+}
+
+// stopTask sets a task's desired status STOPPED with a stop code and
+// reason: StopTask (UserInitiated) and the service scheduler
+// (ServiceSchedulerInitiated) stop tasks through it.
+func (s *Service) stopTask(ctx context.Context, cluster, ident, code, reason string) (*taskRec, error) {
+	return s.changeTask(ctx, cluster, ident, func(t *taskRec) (bool, bool, error) {
 		if t.DesiredStatus == taskStopped {
 			return false, false, nil
 		}
 		now := s.stamp()
-		t.DesiredStatus, t.StopCode, t.StoppedReason = taskStopped, "UserInitiated", reason
+		t.DesiredStatus, t.StopCode, t.StoppedReason = taskStopped, code, reason
 		t.Stopping = ptr.To(now)
 		t.Version++
 		if t.Instance == "" || statusRank(t.LastStatus) < statusRank(taskRunning) && t.Started == nil && t.PullStarted == nil {
@@ -127,11 +139,6 @@ func (s *Service) StopTask(ctx context.Context, in *ecsapi.StopTaskRequest) (*ec
 		}
 		return false, false, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	out := s.apiTask(ctx, t, false)
-	return &ecsapi.StopTaskResponse{Task: &out}, nil
 }
 
 // SubmitTaskStateChange is an agent's report of a task's state.
