@@ -23,6 +23,9 @@ var (
 	ErrUnsupportedFeature       = errors.New("ecs: unsupported feature")
 	ErrAccessDenied             = errors.New("ecs: access denied")
 	ErrServer                   = errors.New("ecs: server error")
+	ErrServiceNotFound          = errors.New("ecs: service not found")
+	ErrServiceNotActive         = errors.New("ecs: service not active")
+	ErrPlatformUnknown          = errors.New("ecs: platform unknown")
 )
 
 // ErrorTable maps the ECS domain errors to the error shapes of the ECS model.
@@ -40,6 +43,9 @@ var ErrorTable = errs.Table{
 	{Kind: ErrUnsupportedFeature, Code: "UnsupportedFeatureException"},
 	{Kind: ErrAccessDenied, Code: "AccessDeniedException"},
 	{Kind: ErrServer, Code: "ServerException"},
+	{Kind: ErrServiceNotFound, Code: "ServiceNotFoundException"},
+	{Kind: ErrServiceNotActive, Code: "ServiceNotActiveException"},
+	{Kind: ErrPlatformUnknown, Code: "PlatformUnknownException"},
 }
 
 func clusterNotFound() error { return errs.New(ErrClusterNotFound, "Cluster not found.") }
