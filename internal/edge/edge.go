@@ -195,7 +195,7 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				resource = rsc
 			}
 		}
-		action := c.svc.actionPrefix() + ":" + c.opName
+		action := c.svc.action(c.opName)
 		cond := conditions(r, res.Region)
 		if c.svc.ResourceTags != nil {
 			for k, v := range c.svc.ResourceTags(ctx, c.opName, in) {

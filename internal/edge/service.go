@@ -36,6 +36,11 @@ type Service struct {
 	// ResourceTags returns the tags of the resource an operation acts on,
 	// offered to policies as aws:ResourceTag/<key>. Nil means none.
 	ResourceTags func(ctx context.Context, op string, in map[string]any) map[string]string
+	// Actions renames the IAM action of some operations (operation name →
+	// action without prefix), for APIs whose operations AWS authorizes
+	// under another name: the agent channel's PollAssignments is ecs:Poll.
+	// Operations not listed are authorized as "<prefix>:<Operation>".
+	Actions map[string]string
 	// Public lists operations any authenticated caller may call without a
 	// policy allowing it (sts:GetCallerIdentity).
 	Public map[string]bool
@@ -46,4 +51,12 @@ func (s *Service) actionPrefix() string {
 		return s.ActionPrefix
 	}
 	return s.Model.Metadata.SigningService()
+}
+
+// action is the IAM action an operation is authorized as.
+func (s *Service) action(op string) string {
+	if a, ok := s.Actions[op]; ok {
+		return s.actionPrefix() + ":" + a
+	}
+	return s.actionPrefix() + ":" + op
 }
