@@ -41,6 +41,15 @@ type Config struct {
 	// StoppedTaskRetention is how long stopped ECS tasks stay describable
 	// before the maintenance loop deletes them (default one hour, as ECS).
 	StoppedTaskRetention time.Duration
+	// AgentTimeout is how long a container instance's agent may go without
+	// polling before the instance shows agentConnected=false (default 30 s).
+	AgentTimeout time.Duration
+	// InstanceLostTimeout is how long an agent may go without polling
+	// before its instance is lost and its tasks are stopped (default 30 s).
+	InstanceLostTimeout time.Duration
+	// AlarmTick is how often the CloudWatch alarm loop looks for alarms due
+	// for evaluation (default 10 s; tests shorten it).
+	AlarmTick time.Duration
 	// Logger receives structured logs (default: discard).
 	Logger *slog.Logger
 	// Version is reported in logs.
@@ -81,6 +90,12 @@ func (c *Config) Validate() error {
 		c.StoppedTaskRetention = time.Hour
 	case c.StoppedTaskRetention < 0:
 		problems = append(problems, fmt.Errorf("--stopped-task-retention %s is negative", c.StoppedTaskRetention))
+	}
+	if c.AgentTimeout < 0 {
+		problems = append(problems, fmt.Errorf("agent timeout %s is negative", c.AgentTimeout))
+	}
+	if c.InstanceLostTimeout < 0 {
+		problems = append(problems, fmt.Errorf("--instance-lost-timeout %s is negative", c.InstanceLostTimeout))
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -17,13 +17,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/wharfhq/wharf/api/cloudtrailapi"
+	"github.com/wharfhq/wharf/api/cloudwatchapi"
 	"github.com/wharfhq/wharf/api/ecrapi"
 	"github.com/wharfhq/wharf/api/ecsapi"
 	"github.com/wharfhq/wharf/api/iamapi"
 	"github.com/wharfhq/wharf/api/models"
 	"github.com/wharfhq/wharf/api/stsapi"
+	"github.com/wharfhq/wharf/api/wharfagentapi"
 	"github.com/wharfhq/wharf/internal/audit"
 	blobfs "github.com/wharfhq/wharf/internal/blobstore/fs"
+	"github.com/wharfhq/wharf/internal/cloudwatch"
+	"github.com/wharfhq/wharf/internal/cloudwatch/tsdb"
 	"github.com/wharfhq/wharf/internal/ecr"
 	"github.com/wharfhq/wharf/internal/ecs"
 	"github.com/wharfhq/wharf/internal/edge"
@@ -53,6 +57,9 @@ type Server struct {
 	audit    *audit.Recorder
 	sweeper  *sweeper
 	gc       *registry.GCLoop
+	ecs      *ecs.Service
+	cw       *cloudwatch.Service
+	metrics  *tsdb.DB
 	serveErr chan error
 	stopOnce sync.Once
 	stopErr  error
@@ -108,8 +115,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.audit.Start(context.WithoutCancel(ctx))
 
 	iamSvc := iam.New(st, iam.Options{Now: cfg.Now})
+	stsSvc := sts.New(iamSvc, sts.Options{Now: cfg.Now})
 	ecsSvc := ecs.New(st, ecs.Options{Now: cfg.Now, Logger: log, Endpoint: "http://" + addr,
-		StoppedTaskRetention: cfg.StoppedTaskRetention})
+		StoppedTaskRetention: cfg.StoppedTaskRetention, AgentTimeout: cfg.AgentTimeout,
+		InstanceLostTimeout: cfg.InstanceLostTimeout, RoleCredentials: taskRoleCredentials(stsSvc)})
+	s.ecs = ecsSvc
+	ecsSvc.StartAgentMonitor(context.WithoutCancel(ctx))
 	s.sweeper = &sweeper{every: 10 * time.Minute, now: cfg.Now, log: log, tasks: []sweepTask{
 		// Expired keys are refused anyway; sweeping them (an hour late, so
 		// an ExpiredToken answer stays possible for a while) bounds the table.
@@ -120,7 +131,6 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		{"stopped-ecs-tasks", ecsSvc.SweepStoppedTasks},
 	}}
 	s.sweeper.start(context.WithoutCancel(ctx))
-	stsSvc := sts.New(iamSvc, sts.Options{Now: cfg.Now})
 	auditSvc := audit.NewService(st, audit.ServiceOptions{Now: cfg.Now})
 	blobs, err := blobfs.Open(filepath.Join(cfg.DataDir, "blobs"), blobfs.Options{Now: cfg.Now})
 	if err != nil {
@@ -137,6 +147,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.gc = &registry.GCLoop{Service: registrySvc, Now: cfg.Now, Logger: log}
 	s.gc.Start(context.WithoutCancel(ctx))
 	ecrSvc := ecr.New(ecr.Options{Registry: registrySvc, Credentials: iamSvc, PublicHost: publicHost})
+	s.metrics, err = tsdb.Open(filepath.Join(cfg.DataDir, "cloudwatch"), tsdb.Options{Now: cfg.Now})
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("open metrics store: %w", err)
+	}
+	s.cw = cloudwatch.New(cloudwatch.Options{Store: st, Metrics: s.metrics, Now: cfg.Now, Logger: log, Tick: cfg.AlarmTick})
+	s.cw.Start(context.WithoutCancel(ctx))
 
 	api, err := edge.New(edge.Config{
 		Services: []*edge.Service{
@@ -148,8 +165,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 				ValidationCode: "ValidationException"},
 			{Model: models.MustLoad(ecsapi.ModelName), Handlers: ecsapi.Handlers(ecsSvc), Errors: ecs.ErrorTable,
 				ValidationCode: "InvalidParameterException", Resource: ecs.ResourceARN},
+			{Model: models.MustLoad(wharfagentapi.ModelName), Handlers: wharfagentapi.Handlers(ecsSvc), Errors: ecs.ErrorTable,
+				ValidationCode: "InvalidParameterException", ActionPrefix: "ecs", Actions: ecs.AgentActions, Resource: ecs.ResourceARN},
 			{Model: models.MustLoad(ecrapi.ModelName), Handlers: ecrapi.Handlers(ecrSvc), Errors: ecr.ErrorTable,
 				ValidationCode: "InvalidParameterException", Resource: ecr.ResourceARN},
+			{Model: models.MustLoad(cloudwatchapi.ModelName), Handlers: cloudwatchapi.Handlers(s.cw), Errors: cloudwatch.ErrorTable,
+				ValidationCode: cloudwatch.ValidationCode, ActionPrefix: "cloudwatch", Resource: s.cw.ResourceARN},
 		},
 		Credentials:  iamSvc,
 		Authorizer:   iamSvc,
@@ -206,6 +227,7 @@ func (s *Server) Sweep(ctx context.Context) error {
 func (s *Server) Stop(ctx context.Context) error {
 	s.stopOnce.Do(func() {
 		var errsList []error
+		s.ecs.StopAgentMonitor() // ends the agents' long polls, so Shutdown need not wait for them
 		if err := s.http.Shutdown(ctx); err != nil {
 			errsList = append(errsList, err)
 		}
@@ -214,6 +236,10 @@ func (s *Server) Stop(ctx context.Context) error {
 		}
 		s.sweeper.stop()
 		s.gc.Stop()
+		s.cw.Stop()
+		if err := s.metrics.Close(); err != nil {
+			errsList = append(errsList, err)
+		}
 		s.audit.Stop()
 		if err := s.store.Close(); err != nil {
 			errsList = append(errsList, err)
