@@ -197,11 +197,17 @@ type ContainerSpec struct {
 	Labels      map[string]string
 
 	CPUShares            int64 // ECS cpu units; 0 = the runtime's default
+	NanoCPUs             int64 // hard CPU quota in 1e-9 cores (Fargate's task cpu); 0 = none
 	MemoryMiB            int64 // hard limit; 0 = none
 	MemoryReservationMiB int64 // soft limit; 0 = none
 	Ulimits              []Ulimit
 
-	NetworkMode  string        // NetworkBridge (default), NetworkHost, NetworkNone, NetworkContainer(id) or a network name
+	NetworkMode string // NetworkBridge (default), NetworkHost, NetworkNone, NetworkContainer(id) or a network name
+	// IPv4Address and MACAddress fix the container's address on the
+	// user-defined network NetworkMode names (awsvpc's ENI); empty lets the
+	// runtime choose.
+	IPv4Address  string
+	MACAddress   string
 	PortMappings []PortMapping // bridge mode only
 	Hostname     string
 	ExtraHosts   []string // "name:ip" lines added to /etc/hosts ("host-gateway" as ip = the host)

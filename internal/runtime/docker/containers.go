@@ -28,7 +28,19 @@ type (
 		ExposedPorts map[string]struct{} `json:",omitempty"`
 		Healthcheck  *healthConfig       `json:",omitempty"`
 		StopTimeout  *int                `json:",omitempty"`
+		MacAddress   string              `json:",omitempty"` // API < 1.44; later versions take it per endpoint
 		HostConfig   hostConfig          `json:"HostConfig"`
+		// NetworkingConfig fixes the address on a user-defined network.
+		NetworkingConfig *networkingConfig `json:",omitempty"`
+	}
+	networkingConfig struct {
+		EndpointsConfig map[string]endpointConfig
+	}
+	endpointConfig struct {
+		IPAMConfig *struct {
+			IPv4Address string `json:",omitempty"`
+		} `json:",omitempty"`
+		MacAddress string `json:",omitempty"`
 	}
 	healthConfig struct {
 		Test        []string
@@ -53,6 +65,7 @@ type (
 		CapAdd            []string                 `json:",omitempty"`
 		CapDrop           []string                 `json:",omitempty"`
 		CPUShares         int64                    `json:"CpuShares,omitempty"`
+		NanoCPUs          int64                    `json:"NanoCpus,omitempty"`
 		Memory            int64                    `json:",omitempty"`
 		MemoryReservation int64                    `json:",omitempty"`
 		Ulimits           []ulimit                 `json:",omitempty"`
@@ -152,13 +165,28 @@ func createRequest(spec runtime.ContainerSpec) createBody {
 	}
 	h.CapAdd, h.CapDrop = spec.CapAdd, spec.CapDrop
 	h.CPUShares = spec.CPUShares
+	h.NanoCPUs = spec.NanoCPUs
 	h.Memory = spec.MemoryMiB * mib
 	h.MemoryReservation = spec.MemoryReservationMiB * mib
 	for _, u := range spec.Ulimits {
 		h.Ulimits = append(h.Ulimits, ulimit(u))
 	}
+	if spec.IPv4Address != "" || spec.MACAddress != "" {
+		ep := endpointConfig{MacAddress: spec.MACAddress}
+		if spec.IPv4Address != "" {
+			ep.IPAMConfig = &struct {
+				IPv4Address string `json:",omitempty"`
+			}{spec.IPv4Address}
+		}
+		b.NetworkingConfig = &networkingConfig{EndpointsConfig: map[string]endpointConfig{h.NetworkMode: ep}}
+	}
 	return b
 }
+
+// macPerEndpoint is the first API version that takes the MAC address per
+// network endpoint; older engines ignore it there and want it in the
+// container's configuration.
+const macPerEndpoint = "1.44"
 
 // CreateContainer creates a container from spec and returns its ID.
 func (c *Client) CreateContainer(ctx context.Context, spec runtime.ContainerSpec) (string, error) {
@@ -169,7 +197,11 @@ func (c *Client) CreateContainer(ctx context.Context, spec runtime.ContainerSpec
 	var out struct {
 		ID string `json:"Id"`
 	}
-	if err := c.call(ctx, http.MethodPost, "/containers/create", q, createRequest(spec), &out); err != nil {
+	body := createRequest(spec)
+	if spec.MACAddress != "" && versionLess(c.version, macPerEndpoint) {
+		body.MacAddress = spec.MACAddress
+	}
+	if err := c.call(ctx, http.MethodPost, "/containers/create", q, body, &out); err != nil {
 		return "", fmt.Errorf("create container %s: %w", spec.Name, err)
 	}
 	return out.ID, nil

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/wharfhq/wharf/internal/runtime"
 )
@@ -142,4 +143,99 @@ func (c *Client) ImportImage(ctx context.Context, ref string, rootfs io.Reader) 
 			return fmt.Errorf("import %s: %s", ref, m.Error)
 		}
 	}
+}
+
+// LoadImage loads images from a docker-archive tar stream (the format of
+// `docker save`: manifest.json, image configs and layer tars), as POST
+// /images/load does. The agent loads its pause image this way.
+func (c *Client) LoadImage(ctx context.Context, archive io.Reader) error {
+	q := url.Values{"quiet": {"1"}}
+	resp, err := c.request(ctx, http.MethodPost, "/images/load", q, archive, nil)
+	if err != nil {
+		return fmt.Errorf("load image: %w", err)
+	}
+	defer resp.Body.Close()
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var m jsonMessage
+		if err := dec.Decode(&m); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("load image: %w", err)
+		}
+		if m.ErrorDetail != nil || m.Error != "" {
+			msg := m.Error
+			if m.ErrorDetail != nil && m.ErrorDetail.Message != "" {
+				msg = m.ErrorDetail.Message
+			}
+			return fmt.Errorf("load image: %s", msg)
+		}
+	}
+}
+
+// ImageInfo is what the agent needs to know about a local image.
+type ImageInfo struct {
+	ID          string    // "sha256:…" of the image configuration
+	RepoTags    []string  // "name:tag"
+	RepoDigests []string  // "name@sha256:…", for images pulled from a registry
+	Created     time.Time // when the image was built
+}
+
+// Digest is the image's manifest digest from a registry ("sha256:…"),
+// preferring the one of repository repo; an image never pulled (loaded
+// or built locally) has none, and its ID is returned instead.
+func (i ImageInfo) Digest(repo string) string {
+	for _, d := range i.RepoDigests {
+		if name, dg, ok := strings.Cut(d, "@"); ok && name == repo {
+			return dg
+		}
+	}
+	if len(i.RepoDigests) > 0 {
+		if _, dg, ok := strings.Cut(i.RepoDigests[0], "@"); ok {
+			return dg
+		}
+	}
+	return i.ID
+}
+
+type imageBody struct {
+	ID          string `json:"Id"`
+	RepoTags    []string
+	RepoDigests []string
+	Created     json.RawMessage // a string in inspect, a number in list
+}
+
+func (b imageBody) info() ImageInfo {
+	i := ImageInfo{ID: b.ID, RepoTags: b.RepoTags, RepoDigests: b.RepoDigests}
+	var s string
+	var n int64
+	if json.Unmarshal(b.Created, &s) == nil {
+		i.Created = engineTime(s)
+	} else if json.Unmarshal(b.Created, &n) == nil && n > 0 {
+		i.Created = time.Unix(n, 0)
+	}
+	return i
+}
+
+// InspectImage describes a local image; a missing one gives
+// runtime.ErrNotFound.
+func (c *Client) InspectImage(ctx context.Context, ref string) (ImageInfo, error) {
+	var b imageBody
+	if err := c.call(ctx, http.MethodGet, "/images/"+ref+"/json", nil, nil, &b); err != nil {
+		return ImageInfo{}, fmt.Errorf("inspect image %s: %w", ref, err)
+	}
+	return b.info(), nil
+}
+
+// ListImages lists the local images (without intermediate layers).
+func (c *Client) ListImages(ctx context.Context) ([]ImageInfo, error) {
+	var rows []imageBody
+	if err := c.call(ctx, http.MethodGet, "/images/json", nil, nil, &rows); err != nil {
+		return nil, fmt.Errorf("list images: %w", err)
+	}
+	out := make([]ImageInfo, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, r.info())
+	}
+	return out, nil
 }
