@@ -108,7 +108,9 @@ func UnhealthyEvent(name, task string) string {
 }
 
 // ScalingReason is the stopped reason of tasks the scheduler stops.
-func ScalingReason(dep string) string { return "Scaling activity initiated by (deployment " + dep + ")" }
+func ScalingReason(dep string) string {
+	return "Scaling activity initiated by (deployment " + dep + ")"
+}
 
 // Stopped reasons for unhealthy tasks and tasks of draining instances.
 const (
