@@ -108,7 +108,8 @@ func countCluster(tx store.Tx, name string) (clusterCounts, error) {
 		return n, err
 	}
 	n.running, n.pending = tc.running, tc.pending
-	return n, nil
+	n.services, _, err = countServices(tx, name)
+	return n, err
 }
 
 // countTasks counts the cluster's tasks by last status: RUNNING, and not
