@@ -259,4 +259,3 @@ func TestLinkLocalPort80RelativeURI(t *testing.T) {
 	}
 	checkFetched(t, runtime.NetworkBridge, runInContainer(t, c, image, s, runtime.NetworkBridge))
 }
-
