@@ -50,6 +50,10 @@ type Config struct {
 	// AlarmTick is how often the CloudWatch alarm loop looks for alarms due
 	// for evaluation (default 10 s; tests shorten it).
 	AlarmTick time.Duration
+	// ServiceSchedulerInterval is how often the ECS service scheduler
+	// passes over every service (default 1 s); writes to services also
+	// wake it.
+	ServiceSchedulerInterval time.Duration
 	// Logger receives structured logs (default: discard).
 	Logger *slog.Logger
 	// Version is reported in logs.

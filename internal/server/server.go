@@ -21,6 +21,7 @@ import (
 	"github.com/wharfhq/wharf/api/ecrapi"
 	"github.com/wharfhq/wharf/api/ecsapi"
 	"github.com/wharfhq/wharf/api/iamapi"
+	"github.com/wharfhq/wharf/api/logsapi"
 	"github.com/wharfhq/wharf/api/models"
 	"github.com/wharfhq/wharf/api/stsapi"
 	"github.com/wharfhq/wharf/api/wharfagentapi"
@@ -32,6 +33,8 @@ import (
 	"github.com/wharfhq/wharf/internal/ecs"
 	"github.com/wharfhq/wharf/internal/edge"
 	"github.com/wharfhq/wharf/internal/iam"
+	"github.com/wharfhq/wharf/internal/logs"
+	"github.com/wharfhq/wharf/internal/logs/logstore"
 	"github.com/wharfhq/wharf/internal/registry"
 	"github.com/wharfhq/wharf/internal/store/sqlite"
 	"github.com/wharfhq/wharf/internal/sts"
@@ -57,9 +60,11 @@ type Server struct {
 	audit    *audit.Recorder
 	sweeper  *sweeper
 	gc       *registry.GCLoop
+	services *ecs.ServiceScheduler
 	ecs      *ecs.Service
 	cw       *cloudwatch.Service
 	metrics  *tsdb.DB
+	events   *logstore.Store // CloudWatch Logs events
 	serveErr chan error
 	stopOnce sync.Once
 	stopErr  error
@@ -121,6 +126,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		InstanceLostTimeout: cfg.InstanceLostTimeout, RoleCredentials: taskRoleCredentials(stsSvc)})
 	s.ecs = ecsSvc
 	ecsSvc.StartAgentMonitor(context.WithoutCancel(ctx))
+	s.events, err = logstore.Open(filepath.Join(cfg.DataDir, "logs"), logstore.Options{Logger: log})
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("open log event store: %w", err)
+	}
+	logsSvc := logs.New(logs.Options{Store: st, Events: s.events, Now: cfg.Now, Logger: log})
 	s.sweeper = &sweeper{every: 10 * time.Minute, now: cfg.Now, log: log, tasks: []sweepTask{
 		// Expired keys are refused anyway; sweeping them (an hour late, so
 		// an ExpiredToken answer stays possible for a while) bounds the table.
@@ -129,8 +140,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}},
 		// Stopped tasks are hidden once the retention is over; this deletes them.
 		{"stopped-ecs-tasks", ecsSvc.SweepStoppedTasks},
+		// Log groups with a retention policy drop whole segments past it.
+		{"logs-retention", logsSvc.SweepRetention},
 	}}
 	s.sweeper.start(context.WithoutCancel(ctx))
+	s.services = ecsSvc.NewServiceScheduler(cfg.ServiceSchedulerInterval)
+	s.services.Start(context.WithoutCancel(ctx))
 	auditSvc := audit.NewService(st, audit.ServiceOptions{Now: cfg.Now})
 	blobs, err := blobfs.Open(filepath.Join(cfg.DataDir, "blobs"), blobfs.Options{Now: cfg.Now})
 	if err != nil {
@@ -169,6 +184,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 				ValidationCode: "InvalidParameterException", ActionPrefix: "ecs", Actions: ecs.AgentActions, Resource: ecs.ResourceARN},
 			{Model: models.MustLoad(ecrapi.ModelName), Handlers: ecrapi.Handlers(ecrSvc), Errors: ecr.ErrorTable,
 				ValidationCode: "InvalidParameterException", Resource: ecr.ResourceARN},
+			{Model: models.MustLoad(logsapi.ModelName), Handlers: logsapi.Handlers(logsSvc), Errors: logs.ErrorTable,
+				ValidationCode: "InvalidParameterException", Resource: logs.ResourceARN},
 			{Model: models.MustLoad(cloudwatchapi.ModelName), Handlers: cloudwatchapi.Handlers(s.cw), Errors: cloudwatch.ErrorTable,
 				ValidationCode: cloudwatch.ValidationCode, ActionPrefix: "cloudwatch", Resource: s.cw.ResourceARN},
 		},
@@ -235,12 +252,16 @@ func (s *Server) Stop(ctx context.Context) error {
 			errsList = append(errsList, err)
 		}
 		s.sweeper.stop()
+		s.services.Stop()
 		s.gc.Stop()
 		s.cw.Stop()
 		if err := s.metrics.Close(); err != nil {
 			errsList = append(errsList, err)
 		}
 		s.audit.Stop()
+		if err := s.events.Close(); err != nil {
+			errsList = append(errsList, err)
+		}
 		if err := s.store.Close(); err != nil {
 			errsList = append(errsList, err)
 		}
