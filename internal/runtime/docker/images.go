@@ -239,3 +239,15 @@ func (c *Client) ListImages(ctx context.Context) ([]ImageInfo, error) {
 	}
 	return out, nil
 }
+
+// ImageDigest is the digest a task's container reports as imageDigest:
+// the registry manifest digest of ref's repository, or the image ID for
+// an image never pulled.
+func (c *Client) ImageDigest(ctx context.Context, ref string) (string, error) {
+	info, err := c.InspectImage(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	name, _ := splitRef(ref)
+	return info.Digest(name), nil
+}

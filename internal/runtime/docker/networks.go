@@ -103,3 +103,22 @@ func (c *Client) RemoveNetwork(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// ListVolumes lists the names of the volumes carrying labels.
+func (c *Client) ListVolumes(ctx context.Context, labels map[string]string) ([]string, error) {
+	q := url.Values{}
+	if len(labels) > 0 {
+		q.Set("filters", filters(map[string][]string{"label": labelFilters(labels)}))
+	}
+	var out struct {
+		Volumes []struct{ Name string }
+	}
+	if err := c.call(ctx, http.MethodGet, "/volumes", q, nil, &out); err != nil {
+		return nil, fmt.Errorf("list volumes: %w", err)
+	}
+	names := make([]string, 0, len(out.Volumes))
+	for _, v := range out.Volumes {
+		names = append(names, v.Name)
+	}
+	return names, nil
+}

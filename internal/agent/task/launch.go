@@ -1,0 +1,278 @@
+package task
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/wharfhq/wharf/internal/runtime"
+)
+
+// imageInspector gives an image's digest (internal/runtime/docker.Client
+// has it); without it, containers report no imageDigest.
+type imageInspector interface {
+	ImageDigest(ctx context.Context, ref string) (string, error)
+}
+
+// adopt finds the task's containers left by a previous agent process and
+// takes their state without restarting them; containers of the plan that
+// were never created are created now. It reports whether any existed.
+func (r *runner) adopt(ctx context.Context) (bool, error) {
+	rt := r.m.cfg.Runtime
+	found, err := rt.ListContainers(ctx, map[string]string{LabelTaskARN: r.task.TaskARN, LabelInstance: r.m.cfg.Host.InstanceID})
+	if err != nil || len(found) == 0 {
+		return false, err
+	}
+	for _, s := range found {
+		name := s.Labels[LabelContainerName]
+		if name == PauseContainerName {
+			r.pauseID = s.ID
+			continue
+		}
+		c := r.ctrs[name]
+		if c == nil {
+			continue
+		}
+		st, err := rt.InspectContainer(ctx, s.ID)
+		if err != nil {
+			continue
+		}
+		c.id = s.ID
+		r.byID[s.ID] = c
+		c.digest = r.digest(ctx, c.plan.Spec.Image)
+		r.observe(c, st)
+	}
+	if r.status == StatusPending && !r.stopping {
+		// Containers the previous process had not created yet.
+		var missing []*ctr
+		for _, p := range r.plan.Containers {
+			if c := r.ctrs[p.Name]; c.id == "" {
+				missing = append(missing, c)
+			}
+		}
+		if len(missing) > 0 && r.task.DesiredStatus != StatusStopped {
+			r.prepare(ctx, missing)
+		}
+	}
+	return true, nil
+}
+
+// launch pulls the images, makes the network, volumes and containers;
+// step then starts them in dependsOn order. A failure begins the stop.
+func (r *runner) launch(ctx context.Context) {
+	all := make([]*ctr, 0, len(r.plan.Containers))
+	for _, p := range r.plan.Containers {
+		all = append(all, r.ctrs[p.Name])
+	}
+	r.prepare(ctx, all)
+}
+
+// prepare pulls the images of cs, then creates the task's network, pause
+// container and volumes (when missing) and cs.
+func (r *runner) prepare(ctx context.Context, cs []*ctr) {
+	rt := r.m.cfg.Runtime
+	images := map[string]bool{}
+	for _, c := range cs {
+		img := c.plan.Spec.Image
+		if images[img] {
+			continue
+		}
+		images[img] = true
+		if err := r.pull(ctx, img); err != nil {
+			var pe *runtime.PullError
+			reason := "CannotPullContainerError: " + err.Error()
+			if errors.As(err, &pe) {
+				reason = pe.StoppedReason()
+			}
+			for _, c2 := range cs {
+				if c2.plan.Spec.Image == img {
+					c2.reason = reason
+				}
+			}
+			r.pullStopped = r.now()
+			r.beginStop(StopFailedToStart, reason)
+			return
+		}
+	}
+	if !r.pullStarted.IsZero() {
+		r.pullStopped = r.now()
+	}
+	for _, c := range cs {
+		c.digest = r.digest(ctx, c.plan.Spec.Image)
+	}
+	if p := r.plan.Pause; p != nil && r.pauseID == "" {
+		if err := r.ensureNetwork(ctx); err != nil {
+			r.beginStop(StopFailedToStart, "CannotCreateContainerError: task network: "+err.Error())
+			return
+		}
+		id, err := rt.CreateContainer(ctx, *p)
+		if err == nil {
+			r.pauseID = id
+			err = rt.StartContainer(ctx, id)
+		}
+		if err != nil {
+			r.beginStop(StopFailedToStart, "CannotStartContainerError: pause container: "+engineMessage(err))
+			return
+		}
+	}
+	for _, v := range r.plan.Volumes {
+		if err := rt.CreateVolume(ctx, v.Spec); err != nil {
+			r.beginStop(StopFailedToStart, fmt.Sprintf("CannotCreateContainerError: volume %s: %v", v.Spec.Name, err))
+			return
+		}
+	}
+	for _, c := range cs {
+		id, err := rt.CreateContainer(ctx, c.plan.Spec)
+		if err != nil {
+			c.phase, c.reason = PhaseStopped, "CannotCreateContainerError: "+engineMessage(err)
+			r.beginStop(StopFailedToStart, c.reason)
+			return
+		}
+		c.id, c.phase = id, PhaseWaiting
+		r.byID[id] = c
+	}
+}
+
+// pull gets an image as the pull behaviour says.
+func (r *runner) pull(ctx context.Context, img string) error {
+	rt := r.m.cfg.Runtime
+	behavior := r.m.cfg.PullBehavior
+	if behavior == PullOnce || behavior == PullPreferCached {
+		if ok, err := rt.ImageExists(ctx, img); err == nil && ok {
+			return nil
+		}
+	}
+	var auth *runtime.Auth
+	if r.m.cfg.Auth != nil {
+		a, err := r.m.cfg.Auth(ctx, img)
+		if err != nil {
+			return &runtime.PullError{Ref: img, Message: "registry credentials: " + err.Error()}
+		}
+		auth = a
+	}
+	if r.pullStarted.IsZero() {
+		r.pullStarted = r.now()
+	}
+	err := rt.PullImage(ctx, img, auth, nil)
+	if err != nil && behavior == PullDefault {
+		if ok, xerr := rt.ImageExists(ctx, img); xerr == nil && ok {
+			r.m.log.Warn("pull failed; using the cached image", "image", img, "err", err)
+			return nil
+		}
+	}
+	return err
+}
+
+func (r *runner) digest(ctx context.Context, img string) string {
+	ii, ok := r.m.cfg.Runtime.(imageInspector)
+	if !ok {
+		return ""
+	}
+	d, err := ii.ImageDigest(ctx, img)
+	if err != nil {
+		return ""
+	}
+	return d
+}
+
+// ensureNetwork creates the awsvpc network if it is missing.
+func (r *runner) ensureNetwork(ctx context.Context) error {
+	rt := r.m.cfg.Runtime
+	spec := *r.plan.Network
+	has := func() (bool, error) {
+		nets, err := rt.ListNetworks(ctx, nil)
+		if err != nil {
+			return false, err
+		}
+		for _, n := range nets {
+			if n.Name == spec.Name {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	if ok, err := has(); err != nil || ok {
+		return err
+	}
+	if _, err := rt.CreateNetwork(ctx, spec); err != nil {
+		if ok, _ := has(); ok { // another task made it meanwhile
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
+// cleanupAfterWait waits CleanupWait, then removes the task's containers
+// and task-scoped volumes and forgets the task. An agent stopping first
+// leaves them to the next agent process, which adopts the stopped task.
+func (r *runner) cleanupAfterWait(ctx context.Context) {
+	t := time.NewTimer(r.m.cfg.CleanupWait)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.wake:
+			r.take() // the task is stopped: nothing to do
+			continue
+		case <-t.C:
+		}
+		break
+	}
+	if err := Cleanup(ctx, r.m.cfg.Runtime, r.m.cfg.Host.InstanceID, r.task.TaskARN); err != nil {
+		r.m.log.Warn("task cleanup", "task", r.task.TaskARN, "err", err)
+	}
+	r.m.forget(r.task.TaskARN)
+}
+
+// Cleanup removes a stopped task's containers (the pause container too)
+// and its task-scoped volumes, found by their labels.
+func Cleanup(ctx context.Context, rt runtime.Runtime, instanceID, taskARN string) error {
+	labels := map[string]string{LabelTaskARN: taskARN, LabelInstance: instanceID}
+	cs, err := rt.ListContainers(ctx, labels)
+	if err != nil {
+		return err
+	}
+	var errs []string
+	// Task containers before the pause container whose namespace they use.
+	for _, pass := range []bool{false, true} {
+		for _, c := range cs {
+			if (c.Labels[LabelRole] == "pause") != pass {
+				continue
+			}
+			if err := rt.RemoveContainer(ctx, c.ID); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+				errs = append(errs, err.Error())
+			}
+		}
+	}
+	vols, err := listVolumes(ctx, rt, labels)
+	if err != nil {
+		errs = append(errs, err.Error())
+	}
+	for _, v := range vols {
+		if err := rt.RemoveVolume(ctx, v); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+			errs = append(errs, err.Error())
+		}
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// volumeLister lists volumes by label (internal/runtime/docker.Client has
+// it).
+type volumeLister interface {
+	ListVolumes(ctx context.Context, labels map[string]string) ([]string, error)
+}
+
+func listVolumes(ctx context.Context, rt runtime.Runtime, labels map[string]string) ([]string, error) {
+	vl, ok := rt.(volumeLister)
+	if !ok {
+		return nil, nil
+	}
+	return vl.ListVolumes(ctx, labels)
+}
