@@ -68,12 +68,26 @@ type Ingester interface {
 	// verifies the content, keeps one copy, and refreshes its ModTime (the
 	// garbage collector's grace period starts again).
 	Put(ctx context.Context, expected Digest, size int64, r io.Reader) (Info, error)
-	// NewUpload starts a resumable upload session. alg is the algorithm
-	// most likely asked for at Commit (hashed while writing; another one
-	// costs a re-read at Commit).
+	// NewUpload starts a resumable upload session with a fresh id
+	// (NewUploadID). alg is the algorithm most likely asked for at Commit
+	// (hashed while writing; another one costs a re-read at Commit).
+	//
+	// Starting a session costs no I/O: a session becomes durable — listed
+	// by WalkUploads, resumable by ResumeUpload after a restart — at the
+	// first Close that follows a Write. A session committed before that
+	// (one request carrying the whole blob) is never durable as a session,
+	// only as the blob. A caller that hands an id out before any byte (the
+	// registry's POST) records the id itself and reopens it with
+	// OpenUpload.
 	NewUpload(ctx context.Context, alg Algorithm) (Upload, error)
-	// ResumeUpload reopens a session by id, also after a restart, at the
-	// offset its last Close made durable. ErrUploadNotFound if unknown.
+	// OpenUpload opens session id (a ValidUploadID the caller recorded):
+	// the durable session if there is one, as ResumeUpload does, or else an
+	// empty one under that id hashing with alg. ErrUploadNotFound if id is
+	// malformed.
+	OpenUpload(ctx context.Context, id string, alg Algorithm) (Upload, error)
+	// ResumeUpload reopens a durable session by id, also after a restart,
+	// at the offset its last Close made durable. ErrUploadNotFound if there
+	// is none (also for a session whose bytes were never made durable).
 	ResumeUpload(ctx context.Context, id string) (Upload, error)
 }
 
@@ -96,7 +110,8 @@ type Upload interface {
 	// and intact for the caller to Close or Cancel).
 	Commit(ctx context.Context, expected Digest) (Info, error)
 	// Close makes what was written durable, records the hash state and
-	// releases the session, which stays resumable.
+	// releases the session, which stays resumable. Closing a session that
+	// has no byte yet writes nothing (see NewUpload).
 	Close() error
 	// Cancel discards the session and its data.
 	Cancel(ctx context.Context) error
@@ -121,7 +136,7 @@ type Walker interface {
 	// Walk calls fn for every blob, in no particular order, until fn
 	// returns an error (returned by Walk).
 	Walk(ctx context.Context, fn func(Info) error) error
-	// WalkUploads calls fn for every upload session.
+	// WalkUploads calls fn for every durable upload session.
 	WalkUploads(ctx context.Context, fn func(UploadInfo) error) error
 }
 

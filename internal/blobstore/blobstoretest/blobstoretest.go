@@ -44,6 +44,9 @@ func Run(t *testing.T, newStore Factory) {
 		{"UploadCancel", testUploadCancel},
 		{"UploadBusy", testUploadBusy},
 		{"UploadEmpty", testUploadEmpty},
+		{"UploadDurableFromFirstClose", testUploadDurableFromFirstClose},
+		{"UploadWholeBlobNeverASession", testUploadWholeBlob},
+		{"OpenUpload", testOpenUpload},
 		{"Delete", testDelete},
 		{"Walk", testWalk},
 		{"ConcurrentPutsSameBlob", testConcurrentPuts},
@@ -324,6 +327,7 @@ func testUploadCancel(t *testing.T, open Opener) {
 		t.Fatalf("cancelled session resumable: %v", err)
 	}
 	u, _ = s.NewUpload(ctx, blobstore.SHA256)
+	u.Write([]byte("d"))
 	u.Close()
 	u, err := s.ResumeUpload(ctx, u.ID())
 	if err != nil {
@@ -345,6 +349,10 @@ func testUploadBusy(t *testing.T, open Opener) {
 	if _, err := s.ResumeUpload(ctx, u.ID()); !errors.Is(err, blobstore.ErrUploadBusy) {
 		t.Fatalf("second open: %v, want ErrUploadBusy", err)
 	}
+	if _, err := s.OpenUpload(ctx, u.ID(), blobstore.SHA256); !errors.Is(err, blobstore.ErrUploadBusy) {
+		t.Fatalf("OpenUpload of an open session: %v, want ErrUploadBusy", err)
+	}
+	u.Write([]byte("e"))
 	u.Close()
 	u2, err := s.ResumeUpload(ctx, u.ID())
 	if err != nil {
@@ -441,4 +449,123 @@ func testConcurrentPuts(t *testing.T, open Opener) {
 	if got := readAll(t, s, d); !bytes.Equal(got, data) {
 		t.Fatal("content differs")
 	}
+}
+
+// A session is durable from the first Close after a Write: before that it
+// is neither listed nor resumable, and an unclosed write is lost on reopen.
+func testUploadDurableFromFirstClose(t *testing.T, open Opener) {
+	s, ctx := open(), context.Background()
+	u, err := s.NewUpload(ctx, blobstore.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := u.ID()
+	if !blobstore.ValidUploadID(id) {
+		t.Fatalf("id %q is not a ValidUploadID", id)
+	}
+	if err := u.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ResumeUpload(ctx, id); !errors.Is(err, blobstore.ErrUploadNotFound) {
+		t.Fatalf("empty session resumable: %v", err)
+	}
+	if n := countUploads(t, s); n != 0 {
+		t.Fatalf("%d uploads listed, want 0", n)
+	}
+	// Written but not closed: not acknowledged, gone after a reopen.
+	u2, _ := s.NewUpload(ctx, blobstore.SHA256)
+	u2.Write([]byte("unacknowledged"))
+	s = open()
+	if _, err := s.ResumeUpload(ctx, u2.ID()); !errors.Is(err, blobstore.ErrUploadNotFound) {
+		t.Fatalf("unclosed session resumable after reopen: %v", err)
+	}
+	// Written and closed: durable.
+	u3, _ := s.NewUpload(ctx, blobstore.SHA256)
+	u3.Write([]byte("acked"))
+	if err := u3.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open()
+	if n := countUploads(t, s); n != 1 {
+		t.Fatalf("%d uploads listed, want 1", n)
+	}
+	u3, err = s.ResumeUpload(ctx, u3.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u3.Size() != 5 {
+		t.Fatalf("size %d, want 5", u3.Size())
+	}
+	if _, err := u3.Commit(ctx, blobstore.FromBytes([]byte("acked"))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A session committed before any Close (one request with the whole blob)
+// leaves only the blob.
+func testUploadWholeBlob(t *testing.T, open Opener) {
+	s, ctx := open(), context.Background()
+	data := randomBytes(t, 4096)
+	u, _ := s.NewUpload(ctx, blobstore.SHA256)
+	if _, err := u.ReadFrom(bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	d := blobstore.FromBytes(data)
+	if _, err := u.Commit(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Close(); err != nil {
+		t.Fatalf("Close after Commit: %v", err)
+	}
+	if n := countUploads(t, s); n != 0 {
+		t.Fatalf("%d uploads listed after commit, want 0", n)
+	}
+	s = open()
+	if got := readAll(t, s, d); !bytes.Equal(got, data) {
+		t.Fatal("content differs after reopen")
+	}
+}
+
+// OpenUpload resumes a durable session, or starts an empty one under an id
+// the caller recorded; a malformed id is not found.
+func testOpenUpload(t *testing.T, open Opener) {
+	s, ctx := open(), context.Background()
+	id := blobstore.NewUploadID()
+	u, err := s.OpenUpload(ctx, id, blobstore.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.ID() != id || u.Size() != 0 {
+		t.Fatalf("OpenUpload of a new id: id %q size %d", u.ID(), u.Size())
+	}
+	u.Write([]byte("hello "))
+	if err := u.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open()
+	u, err = s.OpenUpload(ctx, id, blobstore.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Size() != 6 {
+		t.Fatalf("reopened size %d, want 6", u.Size())
+	}
+	u.Write([]byte("world"))
+	if _, err := u.Commit(ctx, blobstore.FromBytes([]byte("hello world"))); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"", "../../etc/passwd", "0123456789abcdef0123456789abcdef", "E24A60E5-49BB-492C-BB23-B15B0E719F06"} {
+		if _, err := s.OpenUpload(ctx, bad, blobstore.SHA256); !errors.Is(err, blobstore.ErrUploadNotFound) {
+			t.Fatalf("OpenUpload(%q): %v, want ErrUploadNotFound", bad, err)
+		}
+	}
+}
+
+func countUploads(t *testing.T, s blobstore.Store) int {
+	t.Helper()
+	n := 0
+	if err := s.WalkUploads(context.Background(), func(blobstore.UploadInfo) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -6,25 +6,32 @@
 //	ROOT/VERSION                     "1"
 //	ROOT/sha256/ab/abcdef…           a blob: its digest's hex, under its first two hex characters
 //	ROOT/sha512/0f/0f12…             sha512 blobs alike
-//	ROOT/tmp/                        Put's temporary files (emptied at Open)
-//	ROOT/uploads/ID/data             (ID: a random UUID) an upload session's bytes so far
+//	ROOT/tmp/                        temporary files of Puts and of sessions not yet durable (emptied at Open)
+//	ROOT/uploads/ID/data             (ID: a random UUID) a durable upload session's bytes so far
 //	ROOT/uploads/ID/state            its durable offset and hash state (JSON)
+//
+// The 256 fan-out directories of each algorithm are made (and synced) at
+// Open, so storing a blob never creates a directory.
 //
 // A blob appears only by rename(2) of a complete, fsynced file from the
 // same filesystem, followed by an fsync of the directory, so a crash leaves
-// either the whole blob or none. Upload sessions survive restarts: Close
-// fsyncs the data, then replaces the state file (offset + the digest's
-// encoding.BinaryMarshaler state) atomically; ResumeUpload truncates the
-// data back to the recorded offset (bytes written after the last Close
+// either the whole blob or none: two fsyncs per blob.
+//
+// An upload session starts in memory and writes to ROOT/tmp/ID. A Commit
+// before any Close (a request that carries the whole blob) stores the blob
+// from there, with the same two fsyncs as Put. The first Close after a
+// Write makes the session durable: it fsyncs the data, moves it to
+// ROOT/uploads/ID/data, writes the state file (offset + the digest's
+// encoding.BinaryMarshaler state) atomically and syncs ROOT/uploads. Later
+// Closes fsync the data and replace the state file. ResumeUpload truncates
+// the data back to the recorded offset (bytes written after the last Close
 // were never acknowledged) and restores the hash state, so hashing resumes
 // without re-reading the data.
 package fs
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,26 +55,64 @@ type Store struct {
 	root string
 	now  func() time.Time
 
+	writeback int64 // see Options.WritebackEvery
+
 	mu   sync.Mutex
 	open map[string]bool // upload ids open in this process
+}
+
+// makeFanout creates the fan-out directories (00 … ff) of every algorithm
+// that are missing and syncs the algorithm directories that gained one.
+func (s *Store) makeFanout() error {
+	for _, alg := range []blobstore.Algorithm{blobstore.SHA256, blobstore.SHA512} {
+		made := false
+		for i := 0; i < 256; i++ {
+			err := os.Mkdir(s.path(string(alg), fmt.Sprintf("%02x", i)), 0o700)
+			if err == nil {
+				made = true
+			} else if !errors.Is(err, os.ErrExist) {
+				return fmt.Errorf("blobstore: %w", err)
+			}
+		}
+		if made {
+			if err := syncDir(s.path(string(alg))); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Options configure a Store.
 type Options struct {
 	// Now is the clock for upload start times (default time.Now).
 	Now func() time.Time
+	// WritebackEvery is how many bytes a large write accumulates before
+	// the store asks the kernel to start writing them back (Linux
+	// sync_file_range); 0 means the default (DefaultWritebackEvery), a
+	// negative value turns early writeback off.
+	WritebackEvery int64
 }
+
+// DefaultWritebackEvery is the default of Options.WritebackEvery.
+const DefaultWritebackEvery = 8 << 20
 
 // Open opens (creating if needed) the store rooted at dir.
 func Open(dir string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Store{root: dir, now: opts.Now, open: map[string]bool{}}
+	if opts.WritebackEvery == 0 {
+		opts.WritebackEvery = DefaultWritebackEvery
+	}
+	s := &Store{root: dir, now: opts.Now, open: map[string]bool{}, writeback: opts.WritebackEvery}
 	for _, d := range []string{dir, s.path("tmp"), s.path("uploads"), s.path(string(blobstore.SHA256)), s.path(string(blobstore.SHA512))} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("blobstore: %w", err)
 		}
+	}
+	if err := s.makeFanout(); err != nil {
+		return nil, err
 	}
 	vf := s.path("VERSION")
 	switch b, err := os.ReadFile(vf); {
@@ -158,7 +203,7 @@ func (s *Store) Put(ctx context.Context, expected blobstore.Digest, size int64, 
 		}
 	}()
 	h := expected.Algorithm().New()
-	n, err := copyHashing(f, h, r)
+	n, err := copyHashing(f, h, r, s.writeback)
 	if err != nil {
 		return blobstore.Info{}, fmt.Errorf("blobstore: write: %w", err)
 	}
@@ -328,44 +373,40 @@ func (s *Store) release(id string) {
 	s.mu.Unlock()
 }
 
-// NewUpload implements blobstore.Ingester.
+// NewUpload implements blobstore.Ingester. It does no I/O until the
+// first Write.
 func (s *Store) NewUpload(ctx context.Context, alg blobstore.Algorithm) (blobstore.Upload, error) {
+	id := blobstore.NewUploadID()
+	if err := s.acquire(id); err != nil {
+		return nil, err
+	}
+	return s.emptyUpload(id, alg), nil
+}
+
+// emptyUpload is a fresh, not yet durable session id (acquired).
+func (s *Store) emptyUpload(id string, alg blobstore.Algorithm) *upload {
 	if !alg.Available() {
 		alg = blobstore.Canonical
 	}
-	// Session ids are random UUIDs (version 4), the form ECR's uploadId takes.
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	id := h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-	dir := s.path("uploads", id)
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("blobstore: %w", err)
+	return &upload{s: s, id: id, dir: s.path("uploads", id), h: alg.New(),
+		st: uploadState{StartedAt: s.now().UTC(), Algorithm: alg}}
+}
+
+// OpenUpload implements blobstore.Ingester.
+func (s *Store) OpenUpload(ctx context.Context, id string, alg blobstore.Algorithm) (blobstore.Upload, error) {
+	u, err := s.ResumeUpload(ctx, id)
+	if !errors.Is(err, blobstore.ErrUploadNotFound) || !blobstore.ValidUploadID(id) {
+		return u, err
 	}
-	f, err := os.OpenFile(filepath.Join(dir, "data"), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("blobstore: %w", err)
-	}
-	_ = s.acquire(id)
-	u := &upload{s: s, id: id, dir: dir, f: f, h: alg.New(), st: uploadState{StartedAt: s.now().UTC(), Algorithm: alg}}
-	if err := u.persist(); err != nil {
-		u.abandon()
-		os.RemoveAll(dir)
+	if err := s.acquire(id); err != nil {
 		return nil, err
 	}
-	if err := syncDir(s.path("uploads")); err != nil {
-		u.abandon()
-		return nil, err
-	}
-	return u, nil
+	return s.emptyUpload(id, alg), nil
 }
 
 // ResumeUpload implements blobstore.Ingester.
 func (s *Store) ResumeUpload(ctx context.Context, id string) (blobstore.Upload, error) {
-	if !validID(id) {
+	if !blobstore.ValidUploadID(id) {
 		return nil, fmt.Errorf("%w: %q", blobstore.ErrUploadNotFound, id)
 	}
 	if err := s.acquire(id); err != nil {
@@ -388,7 +429,7 @@ func (s *Store) ResumeUpload(ctx context.Context, id string) (blobstore.Upload, 
 		}
 		return nil, fmt.Errorf("blobstore: %w", err)
 	}
-	u := &upload{s: s, id: id, dir: dir, f: f, st: st}
+	u := &upload{s: s, id: id, dir: dir, f: f, st: st, durable: true}
 	if err := u.restore(); err != nil {
 		u.abandon()
 		return nil, err
@@ -396,36 +437,38 @@ func (s *Store) ResumeUpload(ctx context.Context, id string) (blobstore.Upload, 
 	return u, nil
 }
 
-func validID(id string) bool {
-	if len(id) != 36 {
-		return false
-	}
-	for i, c := range id {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-				return false
-			}
-		}
-	}
-	return true
+type upload struct {
+	s       *Store
+	id      string
+	dir     string   // ROOT/uploads/ID
+	f       *os.File // nil until the first byte of a session not yet durable
+	h       hash.Hash
+	st      uploadState
+	n       int64 // bytes written so far (>= st.Offset)
+	err     error // sticky write error
+	done    bool  // committed, cancelled or closed
+	dirty   bool  // written to since the state was last saved
+	durable bool  // the session is under ROOT/uploads (else its bytes are in ROOT/tmp/ID)
 }
 
-type upload struct {
-	s     *Store
-	id    string
-	dir   string
-	f     *os.File
-	h     hash.Hash
-	st    uploadState
-	n     int64 // bytes written so far (>= st.Offset)
-	err   error // sticky write error
-	done  bool  // committed, cancelled or closed
-	dirty bool  // written to since the state was last saved
+// dataPath is where the session's bytes are.
+func (u *upload) dataPath() string {
+	if u.durable {
+		return filepath.Join(u.dir, "data")
+	}
+	return u.s.path("tmp", u.id)
+}
+
+// file returns the data file, creating the temporary one on first use.
+func (u *upload) file() (*os.File, error) {
+	if u.f == nil {
+		f, err := os.OpenFile(u.dataPath(), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("blobstore: %w", err)
+		}
+		u.f = f
+	}
+	return u.f, nil
 }
 
 // restore brings the data file and the hash back to the durable offset.
@@ -470,8 +513,13 @@ func (u *upload) Write(p []byte) (int, error) {
 	if u.err != nil {
 		return 0, u.err
 	}
+	f, err := u.file()
+	if err != nil {
+		u.err = err
+		return 0, err
+	}
 	u.dirty = true
-	n, err := u.f.Write(p)
+	n, err := f.Write(p)
 	u.h.Write(p[:n])
 	u.n += int64(n)
 	if err != nil {
@@ -484,8 +532,13 @@ func (u *upload) ReadFrom(r io.Reader) (int64, error) {
 	if u.err != nil {
 		return 0, u.err
 	}
+	f, err := u.file()
+	if err != nil {
+		u.err = err
+		return 0, err
+	}
 	u.dirty = true
-	n, err := copyHashing(u.f, u.h, r)
+	n, err := copyHashing(f, u.h, r, u.s.writeback)
 	u.n += n
 	return n, err
 }
@@ -495,8 +548,10 @@ func (u *upload) digest(alg blobstore.Algorithm) (blobstore.Digest, error) {
 		return blobstore.NewDigest(alg, u.h), nil
 	}
 	h := alg.New()
-	if _, err := io.Copy(h, io.NewSectionReader(u.f, 0, u.n)); err != nil {
-		return "", fmt.Errorf("blobstore: rehash: %w", err)
+	if u.f != nil {
+		if _, err := io.Copy(h, io.NewSectionReader(u.f, 0, u.n)); err != nil {
+			return "", fmt.Errorf("blobstore: rehash: %w", err)
+		}
 	}
 	return blobstore.NewDigest(alg, h), nil
 }
@@ -515,20 +570,28 @@ func (u *upload) Commit(ctx context.Context, expected blobstore.Digest) (blobsto
 	if got != expected {
 		return blobstore.Info{}, fmt.Errorf("%w: content is %s, not %s", blobstore.ErrDigestMismatch, got, expected)
 	}
-	if err := u.f.Sync(); err != nil {
-		return blobstore.Info{}, fmt.Errorf("blobstore: sync: %w", err)
-	}
-	if err := u.f.Close(); err != nil {
-		return blobstore.Info{}, fmt.Errorf("blobstore: %w", err)
-	}
-	info, err := u.s.place(filepath.Join(u.dir, "data"), expected)
+	f, err := u.file() // an empty blob needs its (empty) file
 	if err != nil {
-		u.s.release(u.id)
 		return blobstore.Info{}, err
 	}
-	os.RemoveAll(u.dir)
+	if err := f.Sync(); err != nil {
+		return blobstore.Info{}, fmt.Errorf("blobstore: sync: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return blobstore.Info{}, fmt.Errorf("blobstore: %w", err)
+	}
 	u.done = true
-	u.s.release(u.id)
+	defer u.s.release(u.id)
+	info, err := u.s.place(u.dataPath(), expected)
+	if err != nil {
+		if !u.durable {
+			os.Remove(u.dataPath())
+		}
+		return blobstore.Info{}, err
+	}
+	if u.durable {
+		os.RemoveAll(u.dir)
+	}
 	return info, nil
 }
 
@@ -561,18 +624,38 @@ func (u *upload) Close() error {
 		return u.err
 	}
 	if !u.dirty && u.n == u.st.Offset {
-		return nil // nothing new to make durable
+		return nil // nothing new to make durable (nor, for a new session, anything at all)
 	}
 	if err := u.f.Sync(); err != nil {
 		return fmt.Errorf("blobstore: sync: %w", err)
 	}
-	return u.persist()
+	if u.durable {
+		return u.persist()
+	}
+	// The first acknowledged bytes: move the session under uploads/.
+	if err := os.Mkdir(u.dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("blobstore: %w", err)
+	}
+	if err := os.Rename(u.dataPath(), filepath.Join(u.dir, "data")); err != nil {
+		return fmt.Errorf("blobstore: %w", err)
+	}
+	u.durable = true
+	if err := u.persist(); err != nil { // syncs uploads/ID, so data's entry too
+		return err
+	}
+	return syncDir(u.s.path("uploads"))
 }
 
-// abandon closes the file and releases the session without saving.
+// abandon closes the file and releases the session without saving; the
+// bytes of a session that never became durable are dropped.
 func (u *upload) abandon() {
 	u.done = true
-	u.f.Close()
+	if u.f != nil {
+		u.f.Close()
+		if !u.durable {
+			os.Remove(u.dataPath())
+		}
+	}
 	u.s.release(u.id)
 }
 
@@ -588,13 +671,10 @@ func (u *upload) Cancel(ctx context.Context) error {
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
-// writebackEvery is how many bytes a large write accumulates before
-// copyHashing starts their writeback.
-const writebackEvery = 8 << 20
-
-// copyHashing appends r to f (at its current offset) and h. It does not use
-// f's ReadFrom, which could splice past the hash.
-func copyHashing(f *os.File, h hash.Hash, r io.Reader) (int64, error) {
+// copyHashing appends r to f (at its current offset) and h, starting the
+// writeback of every writeback bytes (never when writeback <= 0). It does
+// not use f's ReadFrom, which could splice past the hash.
+func copyHashing(f *os.File, h hash.Hash, r io.Reader, writeback int64) (int64, error) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
@@ -616,7 +696,7 @@ func copyHashing(f *os.File, h hash.Hash, r io.Reader) (int64, error) {
 			if werr != nil {
 				return n, werr
 			}
-			if n-flushed >= writebackEvery {
+			if writeback > 0 && n-flushed >= writeback {
 				startWriteback(f, base+flushed, n-flushed)
 				flushed = n
 			}
