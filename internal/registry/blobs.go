@@ -272,7 +272,7 @@ func (s *Service) openUpload(ctx context.Context, name, id string) (blobstore.Up
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.blobs.ResumeUpload(ctx, id)
+	u, err := s.blobs.OpenUpload(ctx, id, blobstore.Canonical)
 	if err != nil {
 		return nil, blobError(err)
 	}

@@ -37,8 +37,12 @@ import (
 // that is already stored refreshes its modification time (blobstore/fs),
 // so a re-pushed orphan is inside the grace period again. Manifests
 // referencing blobs need no lock: their transaction requires the blob's
-// link row, which GC's "no users" check would have seen. Several replicas
-// will need a distributed lease instead of the stripe locks.
+// link row, which GC's "no users" check would have seen.
+//
+// Several replicas: GCLoop collects only while it holds the store lease
+// GCLeaseName, and every transaction of a leased collection checks the
+// lease (store.CheckLease), so a collector that lost it stops at its next
+// write. The stripe locks remain per process (see docs/registry.md).
 var tblBlobUsers = store.Table{Name: "registry_blob_users", Scope: store.System}
 
 func userKey(ctx context.Context, digest, name, kind string, extra ...string) (string, error) {
@@ -164,6 +168,19 @@ type GCReport struct {
 // CollectGarbage deletes every stored blob that nothing uses and that is
 // older than grace at now. It runs online, beside pushes and pulls.
 func (s *Service) CollectGarbage(ctx context.Context, now time.Time, grace time.Duration) (GCReport, error) {
+	return s.collectGarbage(ctx, now, grace, nil)
+}
+
+// gcFence lets a leased collection prove in its transactions that it still
+// holds the lease, and keep the lease while it runs.
+type gcFence interface {
+	// check fails (store.ErrLeaseLost) once the lease is no longer held.
+	check(tx store.Tx) error
+	// keep renews the lease when it runs low; it fails once it is lost.
+	keep(ctx context.Context) error
+}
+
+func (s *Service) collectGarbage(ctx context.Context, now time.Time, grace time.Duration, fence gcFence) (GCReport, error) {
 	var rep GCReport
 	var candidates []blobstore.Info
 	err := s.blobs.Walk(ctx, func(i blobstore.Info) error {
@@ -182,7 +199,12 @@ func (s *Service) CollectGarbage(ctx context.Context, now time.Time, grace time.
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
-		deleted, err := s.collect(ctx, c.Digest, now, grace)
+		if fence != nil {
+			if err := fence.keep(ctx); err != nil {
+				return rep, fmt.Errorf("registry: gc: %w", err)
+			}
+		}
+		deleted, err := s.collect(ctx, c.Digest, now, grace, fence)
 		if err != nil {
 			return rep, fmt.Errorf("registry: gc %s: %w", c.Digest, err)
 		}
@@ -225,7 +247,7 @@ func staleLinks(tx store.Tx, d blobstore.Digest, now time.Time, grace time.Durat
 // by tenant, each transaction re-checking that no user appeared; the blob
 // last. The stripe lock keeps new links out meanwhile; a new manifest
 // needs a link, so none can appear once they are gone.
-func (s *Service) collect(ctx context.Context, d blobstore.Digest, now time.Time, grace time.Duration) (bool, error) {
+func (s *Service) collect(ctx context.Context, d blobstore.Digest, now time.Time, grace time.Duration, fence gcFence) (bool, error) {
 	unlock := s.locks.lock(string(d))
 	defer unlock()
 	info, err := s.blobs.Stat(ctx, d)
@@ -257,6 +279,11 @@ func (s *Service) collect(ctx context.Context, d blobstore.Digest, now time.Time
 		p := splitKey(stale[0])
 		tctx := tenancy.With(ctx, p[1], p[2])
 		err = s.st.Update(tctx, func(tx store.Tx) error {
+			if fence != nil {
+				if err := fence.check(tx); err != nil {
+					return err
+				}
+			}
 			again, err := staleLinks(tx, d, now, grace)
 			if err != nil {
 				return err
@@ -279,6 +306,11 @@ func (s *Service) collect(ctx context.Context, d blobstore.Digest, now time.Time
 			return false, nil
 		}
 		if err != nil {
+			return false, err
+		}
+	}
+	if fence != nil {
+		if err := s.st.View(ctx, fence.check); err != nil {
 			return false, err
 		}
 	}

@@ -8,8 +8,10 @@ import (
 )
 
 // GCLoop runs CollectGarbage every Every, with grace period Grace, until
-// Stop. The server owns it: Start with the server, Stop before closing the
-// stores.
+// Stop, while it holds the store lease GCLeaseName (see RunOnce): of
+// several loops on one store (control-plane replicas) one collects at a
+// time. The server owns it: Start with the server, Stop before closing
+// the stores.
 type GCLoop struct {
 	Service *Service
 	Every   time.Duration // default 1 h
@@ -19,6 +21,12 @@ type GCLoop struct {
 	UploadTTL time.Duration
 	Now       func() time.Time
 	Logger    *slog.Logger
+	// Holder names this loop in the lease (default a random id).
+	Holder string
+	// LeaseTTL is how long the lease lasts without renewal (default
+	// Every): a replica that dies holding it delays the others' collection
+	// by at most this much.
+	LeaseTTL time.Duration
 
 	stop chan struct{}
 	done chan struct{}
@@ -27,6 +35,12 @@ type GCLoop struct {
 
 // Start launches the loop.
 func (g *GCLoop) Start(ctx context.Context) {
+	g.defaults()
+	g.stop, g.done = make(chan struct{}), make(chan struct{})
+	go g.run(ctx)
+}
+
+func (g *GCLoop) defaults() {
 	if g.Every <= 0 {
 		g.Every = time.Hour
 	}
@@ -42,8 +56,12 @@ func (g *GCLoop) Start(ctx context.Context) {
 	if g.Logger == nil {
 		g.Logger = slog.New(slog.DiscardHandler)
 	}
-	g.stop, g.done = make(chan struct{}), make(chan struct{})
-	go g.run(ctx)
+	if g.Holder == "" {
+		g.Holder = newHolderID()
+	}
+	if g.LeaseTTL <= 0 {
+		g.LeaseTTL = g.Every
+	}
 }
 
 func (g *GCLoop) run(ctx context.Context) {
@@ -59,12 +77,7 @@ func (g *GCLoop) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := g.Service.ExpireUploads(ctx, g.Now(), g.UploadTTL); err != nil {
-				g.Logger.Warn("registry upload expiry failed", "err", err)
-			} else if n > 0 {
-				g.Logger.Info("registry expired uploads", "count", n)
-			}
-			rep, err := g.Service.CollectGarbage(ctx, g.Now(), g.Grace)
+			_, rep, err := g.RunOnce(ctx)
 			if err != nil {
 				g.Logger.Warn("registry gc failed", "err", err)
 				continue

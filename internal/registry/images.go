@@ -100,7 +100,7 @@ func (s *Service) Manifest(ctx context.Context, name, ref string) (Image, []byte
 // image whose last tag goes is removed too, as ECR does.
 func (s *Service) DeleteImage(ctx context.Context, name, digest, tag string) (string, error) {
 	var gone string
-	err := s.st.Update(ctx, func(tx store.Tx) error {
+	err := s.update(ctx, name, func(tx store.Tx) error {
 		if _, err := getRepo(tx, name); err != nil {
 			return err
 		}
@@ -159,7 +159,7 @@ func (s *Service) LayerSize(ctx context.Context, name string, d string) (int64, 
 
 // SetTagMutability changes a repository's tag mutability.
 func (s *Service) SetTagMutability(ctx context.Context, name, m string) error {
-	return s.st.Update(ctx, func(tx store.Tx) error {
+	return s.update(ctx, name, func(tx store.Tx) error {
 		r, err := getRepo(tx, name)
 		if err != nil {
 			return err
@@ -173,7 +173,7 @@ func (s *Service) SetTagMutability(ctx context.Context, name, m string) error {
 // resource tags and returns the result.
 func (s *Service) UpdateRepositoryTags(ctx context.Context, name string, add map[string]string, remove []string) (map[string]string, error) {
 	var out map[string]string
-	err := s.st.Update(ctx, func(tx store.Tx) error {
+	err := s.update(ctx, name, func(tx store.Tx) error {
 		r, err := getRepo(tx, name)
 		if err != nil {
 			return err

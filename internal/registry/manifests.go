@@ -67,12 +67,8 @@ func (s *Service) getManifest(w http.ResponseWriter, r *http.Request, rt route) 
 		s.fail(w, r, err)
 		return
 	}
-	var m manifestRec
-	if err := s.st.View(ctx, func(tx store.Tx) error {
-		var err error
-		m, err = resolve(tx, rt.name, rt.ref)
-		return err
-	}); err != nil {
+	m, err := s.resolveCached(ctx, rt.name, rt.ref)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -196,7 +192,7 @@ func (s *Service) storeManifest(ctx context.Context, name string, d blobstore.Di
 	if err := s.stored(ctx, d); err != nil {
 		return err
 	}
-	return s.st.Update(ctx, func(tx store.Tx) error {
+	return s.update(ctx, name, func(tx store.Tx) error {
 		repo, err := getRepo(tx, name)
 		if err != nil {
 			return err
@@ -267,7 +263,7 @@ func (s *Service) deleteManifest(w http.ResponseWriter, r *http.Request, rt rout
 		s.fail(w, r, err)
 		return
 	}
-	err := s.st.Update(ctx, func(tx store.Tx) error {
+	err := s.update(ctx, rt.name, func(tx store.Tx) error {
 		if _, err := getRepo(tx, rt.name); err != nil {
 			return err
 		}

@@ -129,7 +129,7 @@ func (s *Service) CreateRepository(ctx context.Context, r Repository) (Repositor
 	}
 	r.CreatedAt = s.now().UTC().Truncate(time.Millisecond)
 	b, _ := json.Marshal(r)
-	err := s.st.Update(ctx, func(tx store.Tx) error {
+	err := s.update(ctx, r.Name, func(tx store.Tx) error {
 		_, err := tx.PutIf(tblRepos, r.Name, b, 0)
 		return err
 	})
@@ -188,7 +188,7 @@ func (s *Service) ListRepositories(ctx context.Context, after string, limit int)
 // unreferenced, for the garbage collector.
 func (s *Service) DeleteRepository(ctx context.Context, name string, force bool) (Repository, error) {
 	var r Repository
-	err := s.st.Update(ctx, func(tx store.Tx) error {
+	err := s.update(ctx, name, func(tx store.Tx) error {
 		var err error
 		if r, err = getRepo(tx, name); err != nil {
 			return err

@@ -95,7 +95,7 @@ func (s *Service) SetRepositoryPolicy(ctx context.Context, name, text string) er
 		}
 	}
 	defer s.forgetPolicy(ctx, name)
-	return s.st.Update(ctx, func(tx store.Tx) error {
+	return s.update(ctx, name, func(tx store.Tx) error {
 		r, err := getRepo(tx, name)
 		if err != nil {
 			return err
@@ -109,7 +109,7 @@ func (s *Service) SetRepositoryPolicy(ctx context.Context, name, text string) er
 func (s *Service) DeleteRepositoryPolicy(ctx context.Context, name string) (string, error) {
 	defer s.forgetPolicy(ctx, name)
 	var old string
-	err := s.st.Update(ctx, func(tx store.Tx) error {
+	err := s.update(ctx, name, func(tx store.Tx) error {
 		r, err := getRepo(tx, name)
 		if err != nil {
 			return err

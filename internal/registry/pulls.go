@@ -50,7 +50,7 @@ func (s *Service) recordPull(ctx context.Context, name, digest string, last time
 	}
 	ctx, cancel := context.WithTimeout(ctx, pullRecordTimeout)
 	defer cancel()
-	err := s.st.Update(ctx, func(tx store.Tx) error {
+	err := s.update(ctx, name, func(tx store.Tx) error {
 		var m manifestRec
 		_, err := getJSON(tx, tblManifests, key(name, digest), &m)
 		if errors.Is(err, store.ErrNotFound) {

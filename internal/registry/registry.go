@@ -61,6 +61,11 @@ type Options struct {
 	// MaxManifestSize bounds manifest bodies (default 4 MiB, what the spec
 	// asks registries to accept at least).
 	MaxManifestSize int64
+	// CacheTTL bounds how long a manifest GET or HEAD may be answered from
+	// memory (see metacache.go): exact for this process's own writes, it
+	// is how stale another replica's writes may look. 0 means
+	// DefaultCacheTTL; negative turns the cache off.
+	CacheTTL time.Duration
 }
 
 // Service is the registry.
@@ -78,6 +83,7 @@ type Service struct {
 	locks    stripes // see gc.go
 	anon     Tenant
 	policies policyCache
+	meta     metaCache
 }
 
 // Tenant is an account and region.
@@ -100,8 +106,12 @@ func New(opts Options) *Service {
 	if opts.Realm == "" {
 		opts.Realm = "wharf"
 	}
+	if opts.CacheTTL == 0 {
+		opts.CacheTTL = DefaultCacheTTL
+	}
 	return &Service{st: opts.Store, blobs: opts.Blobs, authz: opts.Authorizer, creds: opts.Credentials,
-		tokens: NewTokens(opts.Store, opts.Now), realm: opts.Realm, now: opts.Now, log: opts.Logger, maxMan: opts.MaxManifestSize, sparse: opts.SparseManifests, anon: opts.Anonymous}
+		tokens: NewTokens(opts.Store, opts.Now), realm: opts.Realm, now: opts.Now, log: opts.Logger, maxMan: opts.MaxManifestSize, sparse: opts.SparseManifests, anon: opts.Anonymous,
+		meta: metaCache{ttl: opts.CacheTTL}}
 }
 
 // Tokens is the issuer and verifier of registry passwords.

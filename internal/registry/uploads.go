@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"time"
@@ -14,18 +15,17 @@ import (
 
 // StartUpload opens an upload session in repository name (the ECR API's
 // InitiateLayerUpload; the /v2/ API's POST).
+//
+// The session is only a record in the state store, written before the
+// client is told its id: the blob store holds nothing for it until bytes
+// arrive (blobstore.Ingester.OpenUpload starts it empty), so a POST costs
+// no file and no fsync, and survives a restart as well as any other
+// acknowledged metadata.
 func (s *Service) StartUpload(ctx context.Context, name string) (string, error) {
 	if _, err := s.GetRepository(ctx, name); err != nil {
 		return "", err
 	}
-	u, err := s.blobs.NewUpload(ctx, blobstore.Canonical)
-	if err != nil {
-		return "", err
-	}
-	id := u.ID()
-	if err := u.Close(); err != nil {
-		return "", err
-	}
+	id := blobstore.NewUploadID()
 	return id, s.st.Update(ctx, func(tx store.Tx) error {
 		acct, _ := tenancy.Account(ctx)
 		region, _ := tenancy.Region(ctx)
@@ -72,8 +72,9 @@ func (s *Service) CompleteUpload(ctx context.Context, name, id string, d string)
 }
 
 // ExpireUploads cancels upload sessions started before now-ttl (abandoned
-// pushes) and returns how many it removed. Sessions open in a request are
-// left alone.
+// pushes) and returns how many it removed: durable sessions in the blob
+// store, and sessions that never received a byte (only their record).
+// Sessions open in a request are left alone.
 func (s *Service) ExpireUploads(ctx context.Context, now time.Time, ttl time.Duration) (int, error) {
 	var old []string
 	err := s.blobs.WalkUploads(ctx, func(u blobstore.UploadInfo) error {
@@ -95,6 +96,50 @@ func (s *Service) ExpireUploads(ctx context.Context, now time.Time, ttl time.Dur
 			return n, err
 		}
 		if err := u.Cancel(ctx); err != nil {
+			return n, err
+		}
+		err = s.st.Update(ctx, func(tx store.Tx) error {
+			if err := tx.Delete(tblUploads, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			return nil
+		})
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+	m, err := s.expireEmptyUploads(ctx, now, ttl)
+	return n + m, err
+}
+
+// expireEmptyUploads removes the records of old sessions that have no
+// durable bytes in the blob store.
+func (s *Service) expireEmptyUploads(ctx context.Context, now time.Time, ttl time.Duration) (int, error) {
+	var old []string
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		items, err := tx.Scan(tblUploads, "", "", 0)
+		for _, it := range items {
+			var rec uploadRec
+			if json.Unmarshal(it.Value, &rec) == nil && now.Sub(rec.StartedAt) > ttl {
+				old = append(old, it.Key)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range old {
+		u, err := s.blobs.ResumeUpload(ctx, id)
+		switch {
+		case err == nil:
+			u.Close() // it has bytes: the walk above handles it (or it is younger than its record)
+			continue
+		case errors.Is(err, blobstore.ErrUploadBusy):
+			continue
+		case !errors.Is(err, blobstore.ErrUploadNotFound):
 			return n, err
 		}
 		err = s.st.Update(ctx, func(tx store.Tx) error {

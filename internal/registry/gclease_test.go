@@ -1,0 +1,151 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wharfhq/wharf/internal/blobstore"
+	"github.com/wharfhq/wharf/internal/blobstore/fs"
+	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/internal/store/sqlite"
+)
+
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// twoReplicas are two registry services (control-plane replicas) on one
+// state store and one blob store, each with its GC loop.
+func twoReplicas(t *testing.T, clock *testClock) (st store.Store, blobs *fs.Store, a, b *GCLoop) {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := sqlite.Open(filepath.Join(dir, "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	blobs, err = fs.Open(filepath.Join(dir, "blobs"), fs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loop := func(holder string) *GCLoop {
+		svc := New(Options{Store: st, Blobs: blobs, Now: clock.now})
+		return &GCLoop{Service: svc, Every: time.Hour, Grace: time.Hour, Now: clock.now, Holder: holder}
+	}
+	return st, blobs, loop("a"), loop("b")
+}
+
+func putOrphan(t *testing.T, blobs *fs.Store, s string) blobstore.Digest {
+	t.Helper()
+	d := blobstore.FromBytes([]byte(s))
+	if _, err := blobs.Put(context.Background(), d, -1, strings.NewReader(s)); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// Two GC loops on one store: one collects, the other waits for the lease;
+// the holder keeps it across its ticks, the other takes over once it
+// expires.
+func TestGCLeaseOneCollectorAtATime(t *testing.T) {
+	clock := &testClock{t: time.Now().Add(48 * time.Hour)} // blobs carry real modification times
+	_, blobs, a, b := twoReplicas(t, clock)
+	ctx := context.Background()
+	orphan := putOrphan(t, blobs, "orphan 1")
+
+	ran, rep, err := a.RunOnce(ctx)
+	if err != nil || !ran || rep.Deleted != 1 {
+		t.Fatalf("A: ran %v rep %+v err %v", ran, rep, err)
+	}
+	if _, err := blobs.Stat(ctx, orphan); !errors.Is(err, blobstore.ErrNotFound) {
+		t.Fatalf("orphan kept: %v", err)
+	}
+	if ran, _, err := b.RunOnce(ctx); err != nil || ran {
+		t.Fatalf("B collected while A holds the lease: ran %v err %v", ran, err)
+	}
+	clock.add(30 * time.Minute)
+	if ran, _, err := a.RunOnce(ctx); err != nil || !ran {
+		t.Fatalf("A lost its own lease: ran %v err %v", ran, err)
+	}
+	// A dies: B takes over once A's lease (renewed at +30 min) expires.
+	clock.add(59 * time.Minute)
+	if ran, _, _ := b.RunOnce(ctx); ran {
+		t.Fatal("B took an unexpired lease")
+	}
+	clock.add(time.Minute)
+	putOrphan(t, blobs, "orphan 2")
+	ran, rep, err = b.RunOnce(ctx)
+	if err != nil || !ran || rep.Deleted != 1 {
+		t.Fatalf("B after expiry: ran %v rep %+v err %v", ran, rep, err)
+	}
+	if ran, _, _ := a.RunOnce(ctx); ran {
+		t.Fatal("A collected while B holds the lease")
+	}
+}
+
+// Both loops tick at the same instant, round after round: exactly one
+// collects each time.
+func TestGCLeaseConcurrentLoops(t *testing.T) {
+	clock := &testClock{t: time.Now().Add(48 * time.Hour)}
+	_, _, a, b := twoReplicas(t, clock)
+	ctx := context.Background()
+	for round := range 6 {
+		var wg sync.WaitGroup
+		var ranA, ranB bool
+		var errA, errB error
+		wg.Go(func() { ranA, _, errA = a.RunOnce(ctx) })
+		wg.Go(func() { ranB, _, errB = b.RunOnce(ctx) })
+		wg.Wait()
+		if errA != nil || errB != nil {
+			t.Fatalf("round %d: %v / %v", round, errA, errB)
+		}
+		if ranA == ranB {
+			t.Fatalf("round %d: A ran %v, B ran %v; want exactly one", round, ranA, ranB)
+		}
+		clock.add(time.Hour) // the lease expires: the next round is open to both
+	}
+}
+
+// A collector that lost its lease (it expired and the other replica took
+// it) stops at its next write and deletes nothing.
+func TestGCLeaseFencesAStaleCollector(t *testing.T) {
+	clock := &testClock{t: time.Now().Add(48 * time.Hour)}
+	st, blobs, a, b := twoReplicas(t, clock)
+	ctx := context.Background()
+	a.defaults()
+	lease, err := store.AcquireLease(ctx, st, GCLeaseName, a.Holder, clock.now(), a.LeaseTTL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := &leaseFence{st: st, now: clock.now, ttl: a.LeaseTTL, lease: lease}
+	clock.add(a.LeaseTTL) // A stalls past its lease…
+	if ran, _, err := b.RunOnce(ctx); err != nil || !ran {
+		t.Fatalf("B: ran %v err %v", ran, err)
+	}
+	orphan := putOrphan(t, blobs, "orphan for the stale collector")
+	clock.add(2 * time.Hour) // old enough to collect
+	// B still holds the lease (it is B's; A's renewal must fail).
+	if _, err := store.RenewLease(ctx, st, lease, clock.now(), a.LeaseTTL); !errors.Is(err, store.ErrLeaseLost) {
+		t.Fatalf("A renewed B's lease: %v", err)
+	}
+	_, err = a.Service.collectGarbage(ctx, clock.now(), a.Grace, stale)
+	if !errors.Is(err, store.ErrLeaseLost) {
+		t.Fatalf("stale collector: %v, want ErrLeaseLost", err)
+	}
+	if _, err := blobs.Stat(ctx, orphan); err != nil {
+		t.Fatalf("the stale collector deleted a blob: %v", err)
+	}
+}
