@@ -16,7 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/wharfhq/wharf/internal/agent/task"
 	"github.com/wharfhq/wharf/internal/server"
 )
 
@@ -56,8 +55,6 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return registryCmd(args[1:], stdout, stderr)
 	case "bench":
 		return bench(args[1:], stdout, stderr)
-	case task.PauseArg: // hidden: the process of the awsvpc pause container
-		return task.Pause()
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "wharf %s (%s)\n", Version, goVersion())
 		return 0
@@ -112,6 +109,7 @@ func up(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.SparseManifests, "registry-sparse-manifests", false, "accept manifests whose layers or index children were never pushed (OCI allows it; ECR refuses it)")
 	fs.DurationVar(&cfg.AuditRetention, "audit-retention", 90*24*time.Hour, "how long the audit log (CloudTrail LookupEvents) keeps events")
 	fs.DurationVar(&cfg.StoppedTaskRetention, "stopped-task-retention", time.Hour, "how long stopped ECS tasks stay describable before they are deleted")
+	fs.DurationVar(&cfg.InstanceLostTimeout, "instance-lost-timeout", 30*time.Second, "how long a container instance's agent may stay silent before its tasks are stopped")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), upUsage)

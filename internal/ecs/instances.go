@@ -260,11 +260,19 @@ func (s *Service) RegisterContainerInstance(ctx context.Context, in *ecsapi.Regi
 		if err := putJSON(tx, ec2IndexKey(c.Name, rec.EC2InstanceID), &ec2IndexRec{ID: rec.ID}); err != nil {
 			return err
 		}
+		if err := ensureQueue(tx, ec2Queue(ctx, c.Name, rec.ID)); err != nil {
+			return err
+		}
 		out = apiInstance(ctx, &rec, true)
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	if a, err := arn.Parse(ptr.Value(out.ContainerInstanceArn)); err == nil {
+		if c, id, ok := strings.Cut(strings.TrimPrefix(a.Resource, "container-instance/"), "/"); ok {
+			s.agentRegistered(ec2Queue(ctx, c, id))
+		}
 	}
 	return &ecsapi.RegisterContainerInstanceResponse{ContainerInstance: &out}, nil
 }
@@ -312,7 +320,8 @@ func loadInstance(ctx context.Context, tx store.Tx, cluster, ident string, any b
 // tasks is refused.
 func (s *Service) DeregisterContainerInstance(ctx context.Context, in *ecsapi.DeregisterContainerInstanceRequest) (*ecsapi.DeregisterContainerInstanceResponse, error) {
 	var out ecsapi.ContainerInstance
-	err := s.update(ctx, func(tx store.Tx) error {
+	var q queueID
+	err := s.commit(ctx, func(tx store.Tx, w *wakes) error {
 		c, _, err := loadCluster(ctx, tx, ptr.Value(in.Cluster))
 		if err != nil {
 			return err
@@ -324,7 +333,11 @@ func (s *Service) DeregisterContainerInstance(ctx context.Context, in *ecsapi.De
 		if rec.Running+rec.Pending > 0 && !ptr.Value(in.Force) {
 			return invalidParam("Found running tasks on the instance.")
 		}
-		if err := s.orphanTasks(tx, &rec); err != nil {
+		q = ec2Queue(ctx, c.Name, rec.ID)
+		if err := s.orphanTasks(ctx, tx, w, &rec); err != nil {
+			return err
+		}
+		if err := tx.Delete(tblQueues, q.seqKey()); err != nil && !isNotFound(err) {
 			return err
 		}
 		rec.Status, rec.Connected = statusInactive, false
@@ -341,6 +354,7 @@ func (s *Service) DeregisterContainerInstance(ctx context.Context, in *ecsapi.De
 	if err != nil {
 		return nil, err
 	}
+	s.agentGone(q)
 	return &ecsapi.DeregisterContainerInstanceResponse{ContainerInstance: &out}, nil
 }
 
@@ -480,13 +494,14 @@ func (s *Service) DiscoverPollEndpoint(ctx context.Context, in *ecsapi.DiscoverP
 }
 
 // orphanTasks stops the tasks of an instance deregistered with force:
-// Wharf no longer accounts for them, and says why.
-func (s *Service) orphanTasks(tx store.Tx, rec *instanceRec) error {
+// Wharf no longer accounts for them, and says why. Their queue is bumped
+// (the agent, if still there, is refused as INACTIVE on its next poll and
+// drops them).
+func (s *Service) orphanTasks(ctx context.Context, tx store.Tx, w *wakes, rec *instanceRec) error {
 	items, err := tx.Scan(tblECS, taskPrefix(rec.Cluster), "", 0)
 	if err != nil {
 		return err
 	}
-	now := s.stamp()
 	for _, it := range items {
 		t, err := decode[taskRec](it)
 		if err != nil {
@@ -495,11 +510,7 @@ func (s *Service) orphanTasks(tx store.Tx, rec *instanceRec) error {
 		if t.Instance != rec.ID || t.LastStatus == taskStopped {
 			continue
 		}
-		if t.StoppedReason == "" {
-			t.StoppedReason = "Container instance deregistration forced by user"
-		}
-		advance(&t, taskStopped, now)
-		if err := putJSONIf(tx, it.Key, &t, it.Revision); err != nil {
+		if err := s.stopTaskRec(ctx, tx, w, &t, it.Revision, "", "Container instance deregistration forced by user"); err != nil {
 			return err
 		}
 	}

@@ -30,7 +30,8 @@ func ResourceARN(ctx context.Context, op string, in map[string]any) string {
 	case "DeleteCluster", "UpdateCluster", "UpdateClusterSettings", "PutClusterCapacityProviders",
 		"RegisterContainerInstance", "DeregisterContainerInstance", "ListContainerInstances", "ListTasks",
 		"UpdateContainerInstancesState", "PutAttributes", "DeleteAttributes", "ListAttributes",
-		"SubmitTaskStateChange", "SubmitContainerStateChange", "SubmitAttachmentStateChanges", "DiscoverPollEndpoint":
+		"SubmitTaskStateChange", "SubmitContainerStateChange", "SubmitAttachmentStateChanges", "DiscoverPollEndpoint",
+		"PollAssignments", "SubmitTaskHealth":
 		return cluster()
 	case "RunTask", "StartTask":
 		ref, ok := parseTaskDefRef(ctx, str("taskDefinition"))
@@ -56,3 +57,8 @@ func ResourceARN(ctx context.Context, op string, in map[string]any) string {
 	}
 	return "*"
 }
+
+// AgentActions are the IAM actions of the agent channel's operations
+// (edge.Service.Actions): ECS's own agents are authorized with ecs:Poll and
+// ecs:SubmitTaskStateChange.
+var AgentActions = map[string]string{"PollAssignments": "Poll", "SubmitTaskHealth": "SubmitTaskStateChange"}

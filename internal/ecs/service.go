@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -25,6 +26,21 @@ type Options struct {
 	// StoppedTaskRetention is how long stopped tasks stay describable
 	// (default one hour, as ECS).
 	StoppedTaskRetention time.Duration
+	// AgentTimeout is how long an instance's agent may go without polling
+	// before the instance shows agentConnected=false (default 30 s).
+	AgentTimeout time.Duration
+	// InstanceLostTimeout is how long an agent may go without polling
+	// before its instance is lost and its tasks are stopped (default 30 s).
+	InstanceLostTimeout time.Duration
+	// TaskSubnet is the subnet awsvpc tasks get their addresses from
+	// (default DefaultTaskSubnet, 10.213.0.0/16; gateway .1).
+	TaskSubnet netip.Prefix
+	// RoleCredentials mints task and execution role credentials for
+	// assignments; nil hands out none.
+	RoleCredentials RoleCredentialsFunc
+	// ManagedCapacity says whether FARGATE tasks can run on this server;
+	// nil means they can.
+	ManagedCapacity ManagedCapacityFunc
 }
 
 // Service implements the ECS API of the tenant (account, region) found in
@@ -37,6 +53,16 @@ type Service struct {
 	retention time.Duration
 
 	instances instanceCache
+
+	// The agent channel (queue.go, assign.go, agentconn.go).
+	agentTimeout, lostTimeout time.Duration
+	pool                      subnetPool
+	roleCreds                 RoleCredentialsFunc
+	managedCap                ManagedCapacityFunc
+	notify                    *notifier
+	agents                    agentBook
+	monitor                   agentMonitor
+	defs                      defCache
 
 	// rand seeds each placement's random strategy.
 	randMu sync.Mutex
@@ -57,10 +83,27 @@ func New(st store.Store, opts Options) *Service {
 	if opts.StoppedTaskRetention <= 0 {
 		opts.StoppedTaskRetention = time.Hour
 	}
+	if opts.AgentTimeout <= 0 {
+		opts.AgentTimeout = 30 * time.Second
+	}
+	if opts.InstanceLostTimeout <= 0 {
+		opts.InstanceLostTimeout = 30 * time.Second
+	}
+	pool, err := newSubnetPool(opts.TaskSubnet)
+	if err != nil {
+		if opts.TaskSubnet.IsValid() {
+			opts.Logger.Warn("ecs: using the default task subnet", "err", err)
+		}
+		pool, _ = newSubnetPool(DefaultTaskSubnet)
+	}
 	var seed [32]byte
 	_, _ = crand.Read(seed[:])
-	return &Service{st: st, now: opts.Now, log: opts.Logger, endpoint: opts.Endpoint, retention: opts.StoppedTaskRetention,
-		rand: rand.New(rand.NewChaCha8(seed))}
+	s := &Service{st: st, now: opts.Now, log: opts.Logger, endpoint: opts.Endpoint, retention: opts.StoppedTaskRetention,
+		rand: rand.New(rand.NewChaCha8(seed)), agentTimeout: opts.AgentTimeout, lostTimeout: opts.InstanceLostTimeout,
+		pool: pool, roleCreds: opts.RoleCredentials, managedCap: opts.ManagedCapacity, notify: newNotifier(),
+		agents: agentBook{started: opts.Now(), m: map[string]*agentState{}}}
+	s.notify.onWake = s.agents.woken
+	return s
 }
 
 func (s *Service) view(ctx context.Context, fn func(tx store.Tx) error) error {

@@ -41,6 +41,9 @@ type containerRec struct {
 	NetworkBindings []ecsapi.NetworkBinding `json:"networkBindings,omitempty"`
 	Essential       bool                    `json:"essential"`
 	HealthStatus    string                  `json:"healthStatus,omitempty"`
+	// HealthCheck says the container's definition has a health check (the
+	// task's health is computed from those).
+	HealthCheck bool `json:"healthCheck,omitempty"`
 }
 
 type taskRec struct {

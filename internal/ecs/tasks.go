@@ -58,7 +58,7 @@ func (s *Service) apiTask(ctx context.Context, t *taskRec, withTags bool) ecsapi
 		ExecutionStoppedAt:   t.ExecStopped,
 		ConnectivityAt:       t.Connected,
 		Version:              ptr.To(t.Version),
-		HealthStatus:         ptr.To("UNKNOWN"),
+		HealthStatus:         ptr.To(taskHealth(t.Containers)),
 		Overrides:            t.Overrides,
 		Attachments:          slices.Clone(t.Attachments),
 		Attributes:           []ecsapi.Attribute{},
@@ -129,7 +129,7 @@ func (s *Service) apiTask(ctx context.Context, t *taskRec, withTags bool) ecsapi
 		if c.ImageDigest != "" {
 			ac.ImageDigest = ptr.To(c.ImageDigest)
 		}
-		ac.NetworkInterfaces = []ecsapi.NetworkInterface{}
+		ac.NetworkInterfaces = containerInterfaces(t)
 		out.Containers = append(out.Containers, ac)
 	}
 	if withTags {
@@ -245,7 +245,8 @@ func (s *Service) newTask(ctx context.Context, p *runPlan, d demand) taskRec {
 	for _, c := range p.td.ContainerDefinitions {
 		co := over[ptr.Value(c.Name)]
 		cr := containerRec{ID: newID(), Name: ptr.Value(c.Name), Image: ptr.Value(c.Image), LastStatus: taskPending,
-			CPU: ptr.Value(c.Cpu), Memory: c.Memory, Reservation: c.MemoryReservation, Essential: ptr.Value(c.Essential)}
+			CPU: ptr.Value(c.Cpu), Memory: c.Memory, Reservation: c.MemoryReservation, Essential: ptr.Value(c.Essential),
+			HealthCheck: c.HealthCheck != nil}
 		if co.Cpu != nil {
 			cr.CPU = *co.Cpu
 		}
@@ -371,8 +372,8 @@ func (s *Service) RunTask(ctx context.Context, in *ecsapi.RunTaskRequest) (*ecsa
 				if err != nil {
 					return err
 				}
-				if r.Status == statusInactive {
-					continue
+				if r.Status == statusInactive || !r.Connected {
+					continue // ECS places no task on an instance whose agent is disconnected
 				}
 				a := instanceARN(ctx, r.Cluster, r.ID)
 				recs[a], revs[a] = &r, it.Revision
@@ -458,6 +459,9 @@ func (s *Service) commitRun(ctx context.Context, p *runPlan, snap []placement.In
 	var tasks []taskRec
 	touched := map[string]bool{}
 	if p.launchType == "FARGATE" {
+		if err := s.checkManagedCapacity(ctx); err != nil {
+			return nil, err
+		}
 		for range p.count {
 			tasks = append(tasks, s.newTask(ctx, p, d))
 		}
@@ -499,7 +503,7 @@ func (s *Service) commitRun(ctx context.Context, p *runPlan, snap []placement.In
 	if len(tasks) == 0 {
 		return out, nil
 	}
-	err := s.update(ctx, func(tx store.Tx) error {
+	err := s.commit(ctx, func(tx store.Tx, w *wakes) error {
 		for a := range touched {
 			r := recs[a]
 			if err := putJSONIf(tx, instanceKey(r.Cluster, r.ID), r, revs[a]); err != nil {
@@ -512,6 +516,9 @@ func (s *Service) commitRun(ctx context.Context, p *runPlan, snap []placement.In
 		var tok tokenRec
 		for i := range tasks {
 			tasks[i].ClientToken = token
+			if err := s.taskCreated(ctx, tx, w, &tasks[i]); err != nil {
+				return err
+			}
 			if err := putJSONIf(tx, taskKey(tasks[i].Cluster, tasks[i].ID), &tasks[i], 0); err != nil {
 				return err
 			}
@@ -590,7 +597,7 @@ func (s *Service) StartTask(ctx context.Context, in *ecsapi.StartTaskRequest) (*
 				placed = append(placed, t)
 			}
 		}
-		err = s.update(ctx, func(tx store.Tx) error {
+		err = s.commit(ctx, func(tx store.Tx, w *wakes) error {
 			if len(placed) > 0 {
 				if err := indexTenant(ctx, tx); err != nil {
 					return err
@@ -599,6 +606,9 @@ func (s *Service) StartTask(ctx context.Context, in *ecsapi.StartTaskRequest) (*
 			for i := range placed {
 				r := recs[instanceARN(ctx, placed[i].Cluster, placed[i].Instance)]
 				if err := putJSONIf(tx, instanceKey(r.Cluster, r.ID), r, revs[instanceARN(ctx, r.Cluster, r.ID)]); err != nil {
+					return err
+				}
+				if err := s.taskCreated(ctx, tx, w, &placed[i]); err != nil {
 					return err
 				}
 				if err := putJSONIf(tx, taskKey(placed[i].Cluster, placed[i].ID), &placed[i], 0); err != nil {

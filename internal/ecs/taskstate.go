@@ -58,7 +58,7 @@ func settle(in *instanceRec, t *taskRec, wasRunning bool) {
 // fn reports a move that changes the instance.
 func (s *Service) changeTask(ctx context.Context, cluster, ident string, fn func(t *taskRec) (wasRunning, moved bool, err error)) (*taskRec, error) {
 	var out taskRec
-	err := s.update(ctx, func(tx store.Tx) error {
+	err := s.commit(ctx, func(tx store.Tx, w *wakes) error {
 		c, _, err := loadCluster(ctx, tx, cluster)
 		if err != nil {
 			return err
@@ -75,6 +75,7 @@ func (s *Service) changeTask(ctx context.Context, cluster, ident string, fn func
 		if err != nil {
 			return err
 		}
+		desiredBefore, lastBefore := t.DesiredStatus, t.LastStatus
 		wasRunning, moved, err := fn(&t)
 		if err != nil {
 			return err
@@ -96,6 +97,9 @@ func (s *Service) changeTask(ctx context.Context, cluster, ident string, fn func
 				return err
 			}
 		}
+		if err := s.taskChanged(ctx, tx, w, desiredBefore, lastBefore, &t); err != nil {
+			return err
+		}
 		out = t
 		return putJSONIf(tx, taskKey(c.Name, t.ID), &t, rev)
 	})
@@ -105,9 +109,11 @@ func (s *Service) changeTask(ctx context.Context, cluster, ident string, fn func
 	return &out, nil
 }
 
-// StopTask asks a task to stop (stop code UserInitiated). A task no agent
-// has picked up yet — FARGATE tasks until Wharf's managed capacity runs
-// them, tasks on a disconnected instance — stops at once.
+// StopTask asks a task to stop (stop code UserInitiated): its desired
+// status becomes STOPPED and its agent, told by the next poll answer, stops
+// it. A task no agent has started yet (nothing pulled, never RUNNING) stops
+// at once; should its agent have picked it up meanwhile, the agent drops
+// it, since poll answers no longer list it.
 func (s *Service) StopTask(ctx context.Context, in *ecsapi.StopTaskRequest) (*ecsapi.StopTaskResponse, error) {
 	reason := ptr.Or(in.Reason, "Task stopped by user")
 	if len(reason) > 1024 {
@@ -133,7 +139,7 @@ func (s *Service) stopTask(ctx context.Context, cluster, ident, code, reason str
 		t.DesiredStatus, t.StopCode, t.StoppedReason = taskStopped, code, reason
 		t.Stopping = ptr.To(now)
 		t.Version++
-		if t.Instance == "" || statusRank(t.LastStatus) < statusRank(taskRunning) && t.Started == nil && t.PullStarted == nil {
+		if statusRank(t.LastStatus) < statusRank(taskRunning) && t.Started == nil && t.PullStarted == nil {
 			wasRunning, moved := advance(t, taskStopped, now)
 			return wasRunning, moved, nil
 		}
@@ -141,9 +147,14 @@ func (s *Service) stopTask(ctx context.Context, cluster, ident, code, reason str
 	})
 }
 
-// SubmitTaskStateChange is an agent's report of a task's state.
+// SubmitTaskStateChange is an agent's report of a task's state. A report
+// for a task already STOPPED is acknowledged and ignored: a stopped task is
+// never resurrected.
 func (s *Service) SubmitTaskStateChange(ctx context.Context, in *ecsapi.SubmitTaskStateChangeRequest) (*ecsapi.SubmitTaskStateChangeResponse, error) {
 	_, err := s.changeTask(ctx, ptr.Value(in.Cluster), ptr.Value(in.Task), func(t *taskRec) (bool, bool, error) {
+		if t.LastStatus == taskStopped {
+			return false, false, nil
+		}
 		if in.PullStartedAt != nil && t.PullStarted == nil {
 			t.PullStarted = in.PullStartedAt
 		}
@@ -157,7 +168,7 @@ func (s *Service) SubmitTaskStateChange(ctx context.Context, in *ecsapi.SubmitTa
 			applyContainerChange(t, cs)
 		}
 		if ptr.Value(in.Status) == taskStopped && t.StopCode == "" {
-			t.StopCode, t.StoppedReason = "EssentialContainerExited", ptr.Or(in.Reason, "Essential container in task exited")
+			t.StopCode, t.StoppedReason = agentStopCode(ptr.Value(in.Reason)), ptr.Or(in.Reason, "Essential container in task exited")
 		}
 		wasRunning, moved := advance(t, ptr.Value(in.Status), s.stamp())
 		return wasRunning, moved, nil
@@ -199,6 +210,9 @@ func applyContainerChange(t *taskRec, cs ecsapi.ContainerStateChange) {
 // SubmitContainerStateChange is an agent's report of one container's state.
 func (s *Service) SubmitContainerStateChange(ctx context.Context, in *ecsapi.SubmitContainerStateChangeRequest) (*ecsapi.SubmitContainerStateChangeResponse, error) {
 	_, err := s.changeTask(ctx, ptr.Value(in.Cluster), ptr.Value(in.Task), func(t *taskRec) (bool, bool, error) {
+		if t.LastStatus == taskStopped {
+			return false, false, nil
+		}
 		applyContainerChange(t, ecsapi.ContainerStateChange{ContainerName: in.ContainerName, Status: in.Status, ExitCode: in.ExitCode,
 			Reason: in.Reason, RuntimeId: in.RuntimeId, NetworkBindings: in.NetworkBindings})
 		return false, false, nil
