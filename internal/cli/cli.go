@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wharfhq/wharf/internal/agent/task"
 	"github.com/wharfhq/wharf/internal/server"
 )
 
@@ -55,6 +56,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return registryCmd(args[1:], stdout, stderr)
 	case "bench":
 		return bench(args[1:], stdout, stderr)
+	case task.PauseArg: // hidden: the process of the awsvpc pause container
+		return task.Pause()
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "wharf %s (%s)\n", Version, goVersion())
 		return 0
