@@ -43,7 +43,7 @@ func rel(path string) string { return strings.TrimPrefix(path, module+"/") }
 // benchmark client does to the registry it measures).
 var httpAllowed = []string{
 	"cmd/", "internal/cli", "internal/server", "internal/edge", "internal/protocol",
-	"internal/sigv4", "internal/registry", "internal/wharftest", "internal/agent", "internal/runtime/docker", "internal/regbench", "test/",
+	"internal/sigv4", "internal/registry", "internal/wharftest", "internal/agent", "internal/agentclient", "internal/runtime/docker", "internal/regbench", "test/",
 }
 
 // pure packages make decisions only: no I/O, no store, no HTTP.
