@@ -61,7 +61,9 @@ type Error struct {
 	StatusCode int
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("%s: %s (HTTP %d)", e.Code, e.Message, e.StatusCode) }
+func (e *Error) Error() string {
+	return fmt.Sprintf("%s: %s (HTTP %d)", e.Code, e.Message, e.StatusCode)
+}
 
 // IsCode reports whether err is an *Error with the given code.
 func IsCode(err error, code string) bool {
