@@ -231,7 +231,9 @@ func TestECSServiceAPI(t *testing.T) {
 	}
 	// The SDK's waiter: services-stable.
 	if err := ecs.NewServicesStableWaiter(c).Wait(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("svc"), Services: []string{"web"}}, 20*time.Second,
-		func(o *ecs.ServicesStableWaiterOptions) { o.MinDelay, o.MaxDelay = 100*time.Millisecond, 200*time.Millisecond }); err != nil {
+		func(o *ecs.ServicesStableWaiterOptions) {
+			o.MinDelay, o.MaxDelay = 100*time.Millisecond, 200*time.Millisecond
+		}); err != nil {
 		t.Fatal(err)
 	}
 	s2 := describeService(t, c, "svc", "web")
@@ -304,7 +306,9 @@ func TestECSServiceAPI(t *testing.T) {
 		t.Fatalf("update draining: %v", err)
 	}
 	if err := ecs.NewServicesInactiveWaiter(c).Wait(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("svc"), Services: []string{"web"}}, 20*time.Second,
-		func(o *ecs.ServicesInactiveWaiterOptions) { o.MinDelay, o.MaxDelay = 100*time.Millisecond, 200*time.Millisecond }); err != nil {
+		func(o *ecs.ServicesInactiveWaiterOptions) {
+			o.MinDelay, o.MaxDelay = 100*time.Millisecond, 200*time.Millisecond
+		}); err != nil {
 		t.Fatal(err)
 	}
 	l, _ = c.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String("svc"), ServiceName: aws.String("web")})
