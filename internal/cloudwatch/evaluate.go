@@ -109,11 +109,20 @@ func Evaluate(r Rule, samples []Sample, now time.Time) Result {
 		return Result{State: StateInsufficientData, ReasonData: data, Reason: fmt.Sprintf(
 			"Insufficient Data: %s %s unknown.", plural(n, "datapoint"), wasWere(n))}
 	}
-	// Not enough breaching periods: OK, stated over the periods that were
-	// not breaching (missing ones included when they count as not breaching).
+	// Not enough breaching periods. OK when ALARM is out of reach even if
+	// every missing period were breaching; with missing periods that could
+	// still make ALARM, the alarm keeps its state (or, never evaluated,
+	// stays INSUFFICIENT_DATA).
 	nOK := n - nBreach
 	if treat == "missing" || treat == "ignore" {
 		nOK = len(ok)
+		if nBreach+missing >= m {
+			if r.State == "" || r.State == StateInsufficientData {
+				return Result{State: StateInsufficientData, ReasonData: data, Reason: fmt.Sprintf(
+					"Insufficient Data: %s %s unknown.", plural(missing, "datapoint"), wasWere(missing))}
+			}
+			return Result{State: r.State, Keep: true}
+		}
 	}
 	return Result{State: StateOK, ReasonData: data, Reason: fmt.Sprintf(
 		"Threshold Crossed: %d out of the last %d datapoints %s %s not %s the threshold (%s) (minimum %s for %s -> OK transition).",
