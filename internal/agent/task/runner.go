@@ -106,7 +106,6 @@ func (r *runner) run(ctx context.Context) {
 	switch {
 	case adopted:
 		log.Info("adopted the task's existing containers")
-		r.report()
 	case r.task.DesiredStatus == StatusStopped:
 		r.stopCode, r.stoppedReason = orStr(r.task.StopCode, StopUserInitiated), orStr(r.task.StoppedReason, defaultStoppedReason)
 		r.finish()

@@ -3,6 +3,7 @@ package docker
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -63,7 +64,13 @@ func TestLoadInspectListImages(t *testing.T) {
 	if err := c.LoadImage(ctx, bytes.NewReader(dockerArchive(t, ref, rootfs, []string{"/bin/echo", "loaded"}))); err != nil {
 		t.Fatalf("LoadImage: %v", err)
 	}
-	t.Cleanup(func() { _ = c.RemoveImage(testCtx(t, 20*time.Second), ref, true) })
+	t.Cleanup(func() {
+		rctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := c.RemoveImage(rctx, ref, true); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
 	info, err := c.InspectImage(ctx, ref)
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +112,13 @@ func TestFixedAddressAndCPUQuota(t *testing.T) {
 	if err != nil {
 		t.Skipf("cannot create network %s (in use?): %v", subnet, err)
 	}
-	t.Cleanup(func() { _ = c.RemoveNetwork(testCtx(t, 10*time.Second), n.ID) })
+	t.Cleanup(func() {
+		rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := c.RemoveNetwork(rctx, n.ID); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
 	ip, mac := fmt.Sprintf("10.251.%d.77", octet), "02:42:0a:fb:00:4d"
 	id := create(t, runtime.ContainerSpec{
 		Command:     []string{"sh", "-c", "cat /sys/fs/cgroup/cpu.max 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us"},
