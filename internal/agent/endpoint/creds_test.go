@@ -150,3 +150,24 @@ func TestCredentialsWithLoadDefaultConfig(t *testing.T) {
 		t.Errorf("credentials = %+v", got)
 	}
 }
+
+func TestCredentialsTokenFromSecret(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	a := New(Config{Addr: "127.0.0.1:51679", Secret: secret})
+	b := New(Config{Addr: "127.0.0.1:51679", Secret: secret}) // the agent, restarted
+	c := New(Config{Addr: "127.0.0.1:51679", Secret: []byte("another secret")})
+	ta, tb, tc := a.CredentialsEnv("id1")[EnvAuthorizationToken], b.CredentialsEnv("id1")[EnvAuthorizationToken], c.CredentialsEnv("id1")[EnvAuthorizationToken]
+	if len(ta) != 64 || ta != tb || ta == tc || ta == a.CredentialsEnv("id2")[EnvAuthorizationToken] {
+		t.Errorf("tokens: %q %q %q", ta, tb, tc)
+	}
+	if got := a.CredentialsEnv("id1")[EnvCredentialsFullURI]; got != "http://127.0.0.1:51679/v2/credentials/id1" {
+		t.Errorf("full URI = %q", got)
+	}
+	ll := New(Config{Addr: "127.0.0.1:0", URL: "http://169.254.170.2/"})
+	if env := ll.CredentialsEnv("id1"); len(env) != 1 || env[EnvCredentialsRelativeURI] != "/v2/credentials/id1" {
+		t.Errorf("at the link-local URL: %v", env)
+	}
+	if got := ll.MetadataEnv("m")[EnvMetadataURIV4]; got != "http://169.254.170.2/v4/m" {
+		t.Errorf("MetadataEnv = %q", got)
+	}
+}

@@ -1,7 +1,9 @@
 package endpoint
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -53,6 +55,7 @@ type registry struct {
 	tasks      map[string]*Task     // by task ARN
 	containers map[string]string    // endpoint id → task ARN
 	creds      map[string]credEntry // credentials id → entry
+	secret     []byte               // derives tokens when set
 }
 
 type credEntry struct {
@@ -149,7 +152,13 @@ func (r *registry) tokenFor(id string) string {
 	defer r.mu.Unlock()
 	e := r.creds[id]
 	if e.token == "" {
-		e.token = NewID() + NewID()
+		if r.secret != nil {
+			m := hmac.New(sha256.New, r.secret)
+			m.Write([]byte("credentials-token\x00" + id))
+			e.token = hex.EncodeToString(m.Sum(nil))
+		} else {
+			e.token = NewID() + NewID()
+		}
 		r.creds[id] = e
 	}
 	return e.token

@@ -22,6 +22,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -64,6 +65,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Now reads the clock for the task's ClockDrift; nil uses time.Now.
 	Now func() time.Time
+	// Secret, when set, derives each credentials id's authorization token
+	// (HMAC-SHA256 of the id), so the tokens containers were given stay
+	// valid across an agent restart; nil makes random tokens.
+	Secret []byte
 }
 
 // Server is the metadata and credentials HTTP server. Its registry methods
@@ -92,7 +97,10 @@ func New(cfg Config) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, log: log, reg: newRegistry()}
+	cfg.URL = strings.TrimSuffix(cfg.URL, "/")
+	reg := newRegistry()
+	reg.secret = cfg.Secret
+	return &Server{cfg: cfg, log: log, reg: reg}
 }
 
 // Start listens and serves in the background until Stop.
