@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wharfhq/wharf/internal/runtime"
 )
@@ -85,5 +86,15 @@ func TestDecide(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestImagesDue(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	got := ImagesDue(map[string]time.Time{
+		"b:old": now.Add(-2 * time.Hour), "a:edge": now.Add(-time.Hour), "c:new": now.Add(-time.Minute),
+	}, now, time.Hour)
+	if !slices.Equal(got, []string{"a:edge", "b:old"}) {
+		t.Errorf("ImagesDue = %v", got)
 	}
 }

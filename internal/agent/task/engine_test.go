@@ -9,7 +9,6 @@ package task_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -532,4 +531,34 @@ func TestCleanupRemovesContainersAndTaskVolumes(t *testing.T) {
 	}
 }
 
-var _ = errors.Is
+func TestPruneImages(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	img := testimg.Busybox(t)
+	unused, used, pinned := h.image+"-unused", h.image+"-used", h.image+"-pinned"
+	for _, ref := range []string{unused, used, pinned} {
+		testimg.LoadDocker(t, img, ref)
+	}
+	tk := h.newTask("bridge", ecsapi.ContainerDefinition{Name: ptr.To("c"), Image: ptr.To(used), Command: sh("exit 0")})
+	h.m.Apply(tk)
+	h.waitFor("STOPPED", 30*time.Second, stopped) // its container stays until cleanup
+
+	now := time.Now()
+	used1 := h.m.ImagesUsed(now)
+	if at, ok := used1[used]; !ok || now.Sub(at) > time.Minute {
+		t.Errorf("ImagesUsed = %v; want %s used just now", used1, used)
+	}
+	last := map[string]time.Time{unused: now.Add(-2 * time.Hour), used: now.Add(-2 * time.Hour), pinned: now.Add(-2 * time.Hour), h.image: now}
+	removed, err := task.PruneImages(t.Context(), h.rt, last, []string{pinned}, now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed) != 1 || removed[0] != unused {
+		t.Errorf("removed %v, want only %s (the others are used by a container, pinned, or recent)", removed, unused)
+	}
+	for ref, want := range map[string]bool{unused: false, used: true, pinned: true, h.image: true} {
+		if ok, err := h.rt.ImageExists(t.Context(), ref); err != nil || ok != want {
+			t.Errorf("%s exists = %v, %v; want %v", ref, ok, err, want)
+		}
+	}
+}

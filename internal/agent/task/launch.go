@@ -25,6 +25,11 @@ func (r *runner) adopt(ctx context.Context) (bool, error) {
 	if err != nil || len(found) == 0 {
 		return false, err
 	}
+	if r.task.DesiredStatus == StatusStopped {
+		// The stop was asked for: its reason wins over what the
+		// containers' exits (from that stop) would say.
+		r.beginStop(orStr(r.task.StopCode, StopUserInitiated), orStr(r.task.StoppedReason, defaultStoppedReason))
+	}
 	for _, s := range found {
 		name := s.Labels[LabelContainerName]
 		if name == PauseContainerName {

@@ -57,7 +57,8 @@ type Manager struct {
 
 	mu       sync.Mutex
 	tasks    map[string]*runner
-	finished map[string]bool // ARNs cleaned up: never started again
+	finished map[string]bool      // ARNs cleaned up: never started again
+	images   map[string]time.Time // image → last used by a finished task
 	ctx      context.Context
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -79,7 +80,7 @@ func NewManager(cfg Config) *Manager {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{cfg: cfg, log: log, tasks: map[string]*runner{}, finished: map[string]bool{}}
+	return &Manager{cfg: cfg, log: log, tasks: map[string]*runner{}, finished: map[string]bool{}, images: map[string]time.Time{}}
 }
 
 // Start subscribes to the runtime's events for this agent's containers

@@ -40,7 +40,8 @@ type runner struct {
 	wake  chan struct{}
 
 	task    *agentproto.Task
-	plan    *TaskPlan
+	plan    *TaskPlan // made by newRunner, then read-only
+	planErr error
 	ctrs    map[string]*ctr // by ECS container name
 	byID    map[string]*ctr
 	pauseID string
@@ -53,7 +54,9 @@ type runner struct {
 }
 
 func newRunner(m *Manager, t *agentproto.Task) *runner {
-	return &runner{m: m, task: t, wake: make(chan struct{}, 1), ctrs: map[string]*ctr{}, byID: map[string]*ctr{}, status: StatusPending}
+	r := &runner{m: m, task: t, wake: make(chan struct{}, 1), ctrs: map[string]*ctr{}, byID: map[string]*ctr{}, status: StatusPending}
+	r.plan, r.planErr = Plan(t, m.cfg.Host)
+	return r
 }
 
 // post queues a message without blocking.
@@ -82,18 +85,16 @@ func (r *runner) now() time.Time { return time.Now() }
 func (r *runner) run(ctx context.Context) {
 	defer r.m.wg.Done()
 	log := r.m.log.With("task", r.task.TaskARN)
-	plan, err := Plan(r.task, r.m.cfg.Host)
-	if err != nil {
-		log.Warn("task cannot run", "err", err)
-		r.stopCode, r.stoppedReason = StopFailedToStart, err.Error()
+	if r.planErr != nil {
+		log.Warn("task cannot run", "err", r.planErr)
+		r.stopCode, r.stoppedReason = StopFailedToStart, r.planErr.Error()
 		r.finish()
 		r.report()
 		r.cleanupAfterWait(ctx)
 		return
 	}
-	r.plan = plan
-	for i := range plan.Containers {
-		c := &plan.Containers[i]
+	for i := range r.plan.Containers {
+		c := &r.plan.Containers[i]
 		r.ctrs[c.Name] = &ctr{plan: c, health: runtime.HealthUnknown}
 	}
 	adopted, err := r.adopt(ctx)
@@ -129,7 +130,21 @@ func (r *runner) run(ctx context.Context) {
 		}
 	}
 	r.report()
+	r.m.usedImages(r.imageRefs(), r.now())
 	r.cleanupAfterWait(ctx)
+}
+
+// imageRefs are the images of the task's containers. The plan is set
+// before the runner is shared, and never changes.
+func (r *runner) imageRefs() []string {
+	if r.plan == nil {
+		return nil
+	}
+	var out []string
+	for _, c := range r.plan.Containers {
+		out = appendNew(out, c.Spec.Image)
+	}
+	return out
 }
 
 // handle applies one mailbox message.
