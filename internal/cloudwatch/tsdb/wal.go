@@ -178,6 +178,9 @@ func (db *DB) replay(path string) error {
 }
 
 func (w *wal) append(tn Tenant, data []Datum) error {
+	if w.f == nil {
+		return errors.New("tsdb: store is closed")
+	}
 	payload, err := json.Marshal(walRecord{A: tn.Account, R: tn.Region, D: data})
 	if err != nil {
 		return fmt.Errorf("tsdb: %w", err)
