@@ -63,8 +63,8 @@ func TestTaskHealth(t *testing.T) {
 
 func TestAgentStopCode(t *testing.T) {
 	for reason, want := range map[string]string{
-		"Essential container in task exited":                   "EssentialContainerExited",
-		"":                                                     "EssentialContainerExited",
+		"Essential container in task exited": "EssentialContainerExited",
+		"":                                   "EssentialContainerExited",
 		"CannotPullContainerError: pull access denied":         "TaskFailedToStart",
 		"ResourceInitializationError: unable to pull secrets":  "TaskFailedToStart",
 		"TaskFailedToStart: container dependency not resolved": "TaskFailedToStart",
