@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wharfhq/wharf/api/cloudwatchapi"
 	"github.com/wharfhq/wharf/internal/cloudwatch/tsdb"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/tenancy"
@@ -140,12 +141,12 @@ func (s *Service) EvaluateAlarms(ctx context.Context, now time.Time) error {
 
 func (s *Service) evaluateOne(ctx context.Context, tn tsdb.Tenant, d *alarmDoc, now time.Time) error {
 	a := &d.Alarm
+	if !s.due(*a.AlarmArn, alarmPeriod(a), now) {
+		return nil
+	}
 	rule, samples, err := s.ruleAndSamples(tn, d, now)
 	if err != nil {
 		return err
-	}
-	if !s.due(*a.AlarmArn, rule.Period, now) {
-		return nil
 	}
 	s.markEvaluated(*a.AlarmArn, now)
 	res := Evaluate(rule, samples, now)
@@ -173,6 +174,25 @@ func (s *Service) evaluateOne(ctx context.Context, tn tsdb.Tenant, d *alarmDoc, 
 		s.repeatScalingActions(ctx, a)
 	}
 	return nil
+}
+
+// alarmPeriod is the period an alarm is evaluated at: its own, or that of
+// the metric math query that returns data.
+func alarmPeriod(a *cloudwatchapi.MetricAlarm) time.Duration {
+	p := deref(a.Period)
+	for _, q := range a.Metrics {
+		if q.ReturnData == nil || *q.ReturnData {
+			if q.MetricStat != nil {
+				p = deref(q.MetricStat.Period)
+			} else if q.Period != nil {
+				p = *q.Period
+			}
+		}
+	}
+	if p <= 0 {
+		p = 60
+	}
+	return time.Duration(p) * time.Second
 }
 
 func equalTime(a, b *time.Time) bool {
