@@ -21,6 +21,8 @@
 //	task/<cluster>/<id>                taskRec (deleted by SweepStoppedTasks once STOPPED
 //	                                   for the retention period)
 //	clienttoken/<token>                tokenRec (RunTask idempotency: the tasks a token started)
+//	taskcreds/<cluster>/<id>           credsRec (role credentials handed to the task's agent;
+//	                                   deleted when the task stops; see creds.go)
 //	ec2id/<cluster>/<ec2InstanceId>    ec2IndexRec (the instance registered for an EC2 ID)
 //	setting/<principalARN>/<name>      settingRec (PutAccountSetting)
 //	setting/default/<name>             settingRec (PutAccountSettingDefault)
@@ -29,6 +31,10 @@
 // the stopped-task sweep (see retention.go):
 //
 //	<account>/<region>                 {}
+//
+// Tables "ecs.queues" (the agent channel's sequences and per-queue task
+// index, see queue.go) and "ecs.ipam" (awsvpc addresses, see ipam.go) are
+// store.System too.
 //
 // taskDefRec keeps the normalized ecsapi.TaskDefinition encoded with its Go
 // field names; a regeneration of ecsapi that renames a field needs a
