@@ -251,6 +251,7 @@ func TestLogsStreamsAndEvents(t *testing.T) {
 		t.Fatalf("order %v", order)
 	}
 	a := ds.LogStreams[0]
+	//lint:ignore SA1019 deprecated in AWS (reported as 0 there); Wharf still counts it
 	if aws.ToInt64(a.FirstEventTimestamp) != now-30_000 || aws.ToInt64(a.LastEventTimestamp) != now || aws.ToInt64(a.StoredBytes) == 0 || a.LastIngestionTime == nil {
 		t.Fatalf("stream a %+v", a)
 	}
@@ -432,6 +433,7 @@ func TestLogsRetentionSweep(t *testing.T) {
 		t.Fatalf("stored bytes %d before the sweep, %d after", before, after)
 	}
 	ds, _ := c.DescribeLogStreams(ctx, &cwl.DescribeLogStreamsInput{LogGroupName: aws.String("r"), LogStreamNamePrefix: aws.String("old")})
+	//lint:ignore SA1019 deprecated in AWS (reported as 0 there); Wharf still counts it
 	if s := ds.LogStreams[0]; aws.ToInt64(s.StoredBytes) != 0 || s.FirstEventTimestamp != nil {
 		t.Fatalf("old stream after sweep: %+v", s)
 	}
