@@ -236,8 +236,11 @@ func TestECSServiceAPI(t *testing.T) {
 		}); err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, "the steady-state event", 5*time.Second, func() bool {
+		return hasEvent(describeService(t, c, "svc", "web"), "(service web) has reached a steady state.")
+	})
 	s2 := describeService(t, c, "svc", "web")
-	if s2.RunningCount != 2 || !hasEvent(s2, "(service web) has reached a steady state.") || !hasEvent(s2, "(service web) has started 2 tasks: (task ") {
+	if s2.RunningCount != 2 || !hasEvent(s2, "(service web) has started 2 tasks: (task ") {
 		t.Fatalf("stable: running %d, events:\n%s", s2.RunningCount, eventList(s2))
 	}
 	if !strings.Contains(aws.ToString(s2.Events[0].Message), "steady state") {
