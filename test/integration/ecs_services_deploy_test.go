@@ -91,7 +91,9 @@ func stable(t *testing.T, c *ecs.Client, cluster, service string) {
 	t.Helper()
 	if err := ecs.NewServicesStableWaiter(c).Wait(context.Background(), &ecs.DescribeServicesInput{Cluster: aws.String(cluster),
 		Services: []string{service}}, 25*time.Second,
-		func(o *ecs.ServicesStableWaiterOptions) { o.MinDelay, o.MaxDelay = 100*time.Millisecond, 200*time.Millisecond }); err != nil {
+		func(o *ecs.ServicesStableWaiterOptions) {
+			o.MinDelay, o.MaxDelay = 100*time.Millisecond, 200*time.Millisecond
+		}); err != nil {
 		s := describeService(t, c, cluster, service)
 		t.Fatalf("%s not stable: %v; running %d desired %d deployments %d; events:\n%s", service, err, s.RunningCount, s.DesiredCount, len(s.Deployments), eventList(s))
 	}
