@@ -63,9 +63,17 @@ type Agent struct {
 	info  wrt.Info
 }
 
-// NewEngineFunc builds the agent's task engine once the agent knows its
-// instance ID (engines label containers with it).
-type NewEngineFunc func(instanceID string, reports Reports) (Engine, error)
+// NewEngineFunc builds and starts the agent's task engine once the agent
+// knows its instance ID (engines label containers with it).
+type NewEngineFunc func(ctx context.Context, d EngineDeps) (Engine, error)
+
+// EngineDeps is what the agent gives its engine.
+type EngineDeps struct {
+	InstanceID string
+	Reports    Reports
+	// Auth returns registry credentials to pull image for task t.
+	Auth func(ctx context.Context, t *agentproto.Task, image string) (*wrt.Auth, error)
+}
 
 // New returns an agent for cfg on rt, talking to cp.
 func New(cfg Config, rt wrt.Runtime, cp ControlPlane) (*Agent, error) {
@@ -110,13 +118,18 @@ func (a *Agent) Run(ctx context.Context, newEngine NewEngineFunc) error {
 			return err
 		}
 	}
-	if a.state.InstanceID == "" {
-		a.state.InstanceID = "managed"
+	if a.managed && a.state.InstanceID == "" {
+		// Containers are labelled with it: unique per server, so two
+		// servers sharing an engine never touch each other's tasks.
+		a.state.InstanceID = "fargate-" + newInstanceID()[2:]
+		if err := saveState(a.cfg.DataDir, a.state); err != nil {
+			return err
+		}
 	}
 	a.reports = newReporter(a.cp, a.log)
 	a.reports.start(context.WithoutCancel(ctx))
 	defer a.reports.close()
-	eng, err := newEngine(a.state.InstanceID, a.reports)
+	eng, err := newEngine(ctx, EngineDeps{InstanceID: a.state.InstanceID, Reports: a.reports, Auth: a.cp.RegistryAuth})
 	if err != nil {
 		return err
 	}
@@ -252,10 +265,8 @@ func (a *Agent) pollLoop(ctx context.Context) {
 		a.state.Acked = res.Sequence
 		st := a.state
 		a.mu.Unlock()
-		if !a.managed {
-			if err := saveState(a.cfg.DataDir, st); err != nil {
-				a.log.Error("cannot save the agent state", "err", err)
-			}
+		if err := saveState(a.cfg.DataDir, st); err != nil {
+			a.log.Error("cannot save the agent state", "err", err)
 		}
 	}
 }

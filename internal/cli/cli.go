@@ -31,6 +31,8 @@ Usage:
 Commands:
   up        Run Wharf on this machine: every AWS API, the registry and
             managed capacity, on one listener.
+  agent     Make this host ECS capacity (EC2 launch type) for a Wharf
+            control plane: wharf agent --endpoint URL --cluster NAME
   registry  Registry maintenance: wharf registry fsck --data-dir DIR
   bench     Measure a registry on this machine: wharf bench registry --registry HOST[:PORT]
   version   Print the version.
@@ -52,6 +54,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "up":
 		return up(args[1:], stdout, stderr)
+	case "agent":
+		return agentCmd(args[1:], stdout, stderr)
 	case "registry":
 		return registryCmd(args[1:], stdout, stderr)
 	case "bench":
@@ -64,6 +68,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case "help", "-h", "--help":
 		if len(args) > 1 && args[1] == "up" {
 			return up([]string{"-h"}, stdout, stderr)
+		}
+		if len(args) > 1 && args[1] == "agent" {
+			return agentCmd([]string{"-h"}, stdout, stderr)
 		}
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -113,6 +120,8 @@ func up(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.AuditRetention, "audit-retention", 90*24*time.Hour, "how long the audit log (CloudTrail LookupEvents) keeps events")
 	fs.DurationVar(&cfg.StoppedTaskRetention, "stopped-task-retention", time.Hour, "how long stopped ECS tasks stay describable before they are deleted")
 	fs.DurationVar(&cfg.InstanceLostTimeout, "instance-lost-timeout", 30*time.Second, "how long a container instance's agent may stay silent before its tasks are stopped")
+	fs.StringVar(&cfg.ManagedCapacity, "fargate", "on", "run FARGATE tasks on the local Docker Engine (on) or refuse them (off)")
+	fs.StringVar(&cfg.MetadataAddress, "metadata-address", "", "where FARGATE tasks reach the task metadata and credentials endpoint (default 169.254.170.2:80, as on ECS; needs root)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), upUsage)

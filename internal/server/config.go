@@ -54,6 +54,18 @@ type Config struct {
 	// passes over every service (default 1 s); writes to services also
 	// wake it.
 	ServiceSchedulerInterval time.Duration
+	// ManagedCapacity runs FARGATE tasks on the local Docker Engine
+	// ("on", the default) or not ("off": FARGATE RunTask is refused).
+	ManagedCapacity string
+	// DockerHost is the engine of the managed capacity (default
+	// DOCKER_HOST, then unix:///var/run/docker.sock).
+	DockerHost string
+	// PauseExecutable is the program the awsvpc pause image is built from
+	// (default: this executable, which has the hidden `pause` command).
+	PauseExecutable string
+	// MetadataAddress is where FARGATE tasks find the task metadata and
+	// credentials endpoint (default 169.254.170.2:80, as on ECS).
+	MetadataAddress string
 	// Logger receives structured logs (default: discard).
 	Logger *slog.Logger
 	// Version is reported in logs.
@@ -76,6 +88,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Region == "" {
 		c.Region = "us-east-1"
+	}
+	switch c.ManagedCapacity {
+	case "", "on", "off":
+	default:
+		problems = append(problems, fmt.Errorf("--fargate %q: want on or off", c.ManagedCapacity))
 	}
 	if !tenancy.ValidRegion(c.Region) {
 		problems = append(problems, fmt.Errorf("--region %q is not a region name like us-east-1", c.Region))

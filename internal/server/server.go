@@ -65,6 +65,7 @@ type Server struct {
 	cw       *cloudwatch.Service
 	metrics  *tsdb.DB
 	events   *logstore.Store // CloudWatch Logs events
+	capacity *capacity       // managed (FARGATE) capacity; nil when off
 	serveErr chan error
 	stopOnce sync.Once
 	stopErr  error
@@ -121,7 +122,19 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 
 	iamSvc := iam.New(st, iam.Options{Now: cfg.Now})
 	stsSvc := sts.New(iamSvc, sts.Options{Now: cfg.Now})
-	ecsSvc := ecs.New(st, ecs.Options{Now: cfg.Now, Logger: log, Endpoint: "http://" + addr,
+	var managedCap ecs.ManagedCapacityFunc
+	if cfg.ManagedCapacity != "off" {
+		if s.capacity, err = newCapacity(cfg); err != nil {
+			ln.Close()
+			return nil, err
+		}
+		managedCap = s.capacity.available
+	} else {
+		managedCap = func(context.Context) error {
+			return errors.New("this Wharf server runs without managed capacity (--fargate=off); use the EC2 launch type with `wharf agent`")
+		}
+	}
+	ecsSvc := ecs.New(st, ecs.Options{Now: cfg.Now, Logger: log, Endpoint: "http://" + addr, ManagedCapacity: managedCap,
 		StoppedTaskRetention: cfg.StoppedTaskRetention, AgentTimeout: cfg.AgentTimeout,
 		InstanceLostTimeout: cfg.InstanceLostTimeout, RoleCredentials: taskRoleCredentials(stsSvc)})
 	s.ecs = ecsSvc
@@ -218,6 +231,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	go func() { s.serveErr <- s.http.Serve(ln) }()
+	if s.capacity != nil {
+		s.capacity.start(context.WithoutCancel(ctx), cfg, ecsSvc, registrySvc.Tokens(), "http://"+addr, []string{publicHost, addr})
+	}
 	log.Info("wharf is up", "addr", addr, "account", acct.ID, "data_dir", cfg.DataDir, "version", cfg.Version)
 	ok = true
 	return s, nil
@@ -244,6 +260,11 @@ func (s *Server) Sweep(ctx context.Context) error {
 func (s *Server) Stop(ctx context.Context) error {
 	s.stopOnce.Do(func() {
 		var errsList []error
+		if s.capacity != nil {
+			if err := s.capacity.stop(ctx); err != nil {
+				errsList = append(errsList, err)
+			}
+		}
 		s.ecs.StopAgentMonitor() // ends the agents' long polls, so Shutdown need not wait for them
 		if err := s.http.Shutdown(ctx); err != nil {
 			errsList = append(errsList, err)

@@ -25,7 +25,9 @@ type Env struct {
 // Start runs a server for the life of t. mutate may adjust the config.
 func Start(t testing.TB, mutate ...func(*server.Config)) *Env {
 	t.Helper()
-	cfg := server.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0"}
+	// Managed (FARGATE) capacity is off unless a test turns it on: it
+	// talks to the Docker Engine, which most tests do not need.
+	cfg := server.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", ManagedCapacity: "off"}
 	for _, m := range mutate {
 		m(&cfg)
 	}

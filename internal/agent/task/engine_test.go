@@ -424,7 +424,7 @@ func TestMissingImage(t *testing.T) {
 	var mu sync.Mutex
 	h := newHarness(t, func(c *task.Config) {
 		c.PullBehavior = task.PullAlways
-		c.Auth = func(_ context.Context, image string) (*runtime.Auth, error) {
+		c.Auth = func(_ context.Context, _, image string) (*runtime.Auth, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			authAsked = append(authAsked, image)

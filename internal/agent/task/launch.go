@@ -151,7 +151,7 @@ func (r *runner) pull(ctx context.Context, img string) error {
 	}
 	var auth *runtime.Auth
 	if r.m.cfg.Auth != nil {
-		a, err := r.m.cfg.Auth(ctx, img)
+		a, err := r.m.cfg.Auth(ctx, r.plan.TaskARN, img)
 		if err != nil {
 			return &runtime.PullError{Ref: img, Message: "registry credentials: " + err.Error()}
 		}

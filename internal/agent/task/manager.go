@@ -33,8 +33,9 @@ const DefaultCleanupWait = 3 * time.Hour
 type Config struct {
 	Runtime runtime.Runtime
 	Host    HostConfig
-	// Auth gives registry credentials for an image (nil: anonymous).
-	Auth func(ctx context.Context, image string) (*runtime.Auth, error)
+	// Auth gives registry credentials to pull an image for a task (nil:
+	// anonymous); the task matters, as its execution role pulls.
+	Auth func(ctx context.Context, taskARN, image string) (*runtime.Auth, error)
 	// PullBehavior is one of the Pull* constants; empty = PullDefault.
 	PullBehavior string
 	// CleanupWait is how long stopped tasks' containers and task-scoped

@@ -27,9 +27,10 @@ type HostConfig struct {
 	// Metadata returns a container's task metadata endpoint URIs, v3
 	// (ECS_CONTAINER_METADATA_URI) and v4 (ECS_CONTAINER_METADATA_URI_V4).
 	Metadata func(taskARN, container string) (v3, v4 string)
-	// Credentials returns AWS_CONTAINER_CREDENTIALS_RELATIVE_URI for a
-	// task with a task role.
-	Credentials func(taskARN string) string
+	// Credentials returns the environment a task with a task role needs
+	// to find its credentials: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, or
+	// AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN.
+	Credentials func(taskARN string) map[string]string
 	// Env is added to every container's environment before the
 	// definition's own (e.g. AWS_ENDPOINT_URL pointing at Wharf), so the
 	// definition can override it.
@@ -162,7 +163,14 @@ func Plan(t *agentproto.Task, h HostConfig) (*TaskPlan, error) {
 
 	names := map[string]string{} // ECS name → runtime name
 	for _, cd := range d.ContainerDefinitions {
-		names[str(cd.Name)] = runtimeName(p.Family, p.Revision, str(cd.Name), suffix)
+		n := str(cd.Name)
+		if n == "" {
+			return nil, fmt.Errorf("a container definition has no name")
+		}
+		if _, dup := names[n]; dup {
+			return nil, fmt.Errorf("two container definitions are named %q", n)
+		}
+		names[n] = runtimeName(p.Family, p.Revision, n, suffix)
 	}
 	var pauseName string
 	switch p.NetworkMode {
@@ -306,8 +314,8 @@ func planContainer(t *agentproto.Task, h HostConfig, p *TaskPlan, cd *ecsapi.Con
 		}
 	}
 	if t.TaskRole != nil && h.Credentials != nil {
-		if u := h.Credentials(t.TaskARN); u != "" {
-			s.Environment["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] = u
+		for k, v := range h.Credentials(t.TaskARN) {
+			s.Environment[k] = v
 		}
 	}
 

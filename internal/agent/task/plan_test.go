@@ -21,8 +21,10 @@ func testHost() HostConfig {
 		Metadata: func(task, c string) (string, string) {
 			return "http://169.254.170.2/v3/" + c, "http://169.254.170.2/v4/" + c
 		},
-		Credentials: func(task string) string { return "/v2/credentials/" + task[len(task)-4:] },
-		Env:         map[string]string{"AWS_ENDPOINT_URL": "http://wharf:4566", "KEEP": "agent"},
+		Credentials: func(task string) map[string]string {
+			return map[string]string{"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/" + task[len(task)-4:]}
+		},
+		Env: map[string]string{"AWS_ENDPOINT_URL": "http://wharf:4566", "KEEP": "agent"},
 	}
 }
 
