@@ -42,7 +42,9 @@ import (
 // Several replicas: GCLoop collects only while it holds the store lease
 // GCLeaseName, and every transaction of a leased collection checks the
 // lease (store.CheckLease), so a collector that lost it stops at its next
-// write. The stripe locks remain per process (see docs/registry.md).
+// write. A push on another replica and a collection of the same blob meet
+// in the store through a collection mark (gccollecting.go); the stripe
+// locks order them within a process.
 var tblBlobUsers = store.Table{Name: "registry_blob_users", Scope: store.System}
 
 func userKey(ctx context.Context, digest, name, kind string, extra ...string) (string, error) {
@@ -73,6 +75,11 @@ func putUser(ctx context.Context, tx store.Tx, value []byte, digest, name, kind 
 	k, err := userKey(ctx, digest, name, kind, extra...)
 	if err != nil {
 		return err
+	}
+	if kind == "link" || kind == "manifest" {
+		if err := refuseCollecting(tx, digest); err != nil {
+			return err
+		}
 	}
 	_, err = tx.Put(tblBlobUsers, k, value)
 	return err
@@ -182,6 +189,9 @@ type gcFence interface {
 
 func (s *Service) collectGarbage(ctx context.Context, now time.Time, grace time.Duration, fence gcFence) (GCReport, error) {
 	var rep GCReport
+	if _, err := s.finishCollecting(ctx, fence); err != nil {
+		return rep, fmt.Errorf("registry: gc: finishing marked blobs: %w", err)
+	}
 	var candidates []blobstore.Info
 	err := s.blobs.Walk(ctx, func(i blobstore.Info) error {
 		rep.Scanned++
@@ -309,13 +319,18 @@ func (s *Service) collect(ctx context.Context, d blobstore.Digest, now time.Time
 			return false, err
 		}
 	}
-	if fence != nil {
-		if err := s.st.View(ctx, fence.check); err != nil {
-			return false, err
-		}
+	if err := s.markCollecting(ctx, d, now, fence); errors.Is(err, errInUse) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	// Stored again meanwhile (a push on another replica, whose link will
+	// be refused while the mark stands): keep the fresh copy.
+	if info, err := s.blobs.Stat(ctx, d); err == nil && now.Sub(info.ModTime) < grace {
+		return false, s.unmarkCollecting(ctx, d)
 	}
 	if err := s.blobs.Delete(ctx, d); err != nil && !errors.Is(err, blobstore.ErrNotFound) {
 		return false, err
 	}
-	return true, nil
+	return true, s.unmarkCollecting(ctx, d)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/wharfhq/wharf/internal/blobstore/fs"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/store/sqlite"
+	"github.com/wharfhq/wharf/internal/tenancy"
 )
 
 type testClock struct {
@@ -147,5 +148,55 @@ func TestGCLeaseFencesAStaleCollector(t *testing.T) {
 	}
 	if _, err := blobs.Stat(ctx, orphan); err != nil {
 		t.Fatalf("the stale collector deleted a blob: %v", err)
+	}
+}
+
+// A push on another replica meets a collection of the same blob through
+// the store: while the blob is marked as being collected, linking it is
+// refused (push again); a mark left by a collector that died is finished
+// by the next collection, after which the blob can be pushed again.
+func TestGCCollectionMark(t *testing.T) {
+	clock := &testClock{t: time.Now().Add(48 * time.Hour)}
+	st, blobs, a, b := twoReplicas(t, clock)
+	ctx := context.Background()
+	tctx := tenancy.With(ctx, "123456789012", "us-east-1")
+	if _, err := b.Service.CreateRepository(tctx, Repository{Name: "app"}); err != nil {
+		t.Fatal(err)
+	}
+	layer := "a layer being collected"
+	d := putOrphan(t, blobs, layer)
+	// Replica A marks the blob and dies before deleting it.
+	if err := a.Service.markCollecting(ctx, d, clock.now(), nil); err != nil {
+		t.Fatal(err)
+	}
+	err := b.Service.link(tctx, "app", d, int64(len(layer)), "")
+	if !errors.Is(err, ErrBlobUploadInvalid) {
+		t.Fatalf("link of a blob being collected: %v, want ErrBlobUploadInvalid", err)
+	}
+	// A user that appeared first keeps the blob: no mark is written.
+	other := putOrphan(t, blobs, "a layer in use")
+	if err := b.Service.link(tctx, "app", other, 14, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Service.markCollecting(ctx, other, clock.now(), nil); !errors.Is(err, errInUse) {
+		t.Fatalf("mark of a used blob: %v, want errInUse", err)
+	}
+	// B's next collection finishes A's: the file goes, the mark too.
+	if ran, _, err := b.RunOnce(ctx); err != nil || !ran {
+		t.Fatalf("B: ran %v err %v", ran, err)
+	}
+	if _, err := blobs.Stat(ctx, d); !errors.Is(err, blobstore.ErrNotFound) {
+		t.Fatalf("marked blob kept: %v", err)
+	}
+	if err := st.View(ctx, func(tx store.Tx) error { _, err := tx.Get(tblCollecting, string(d)); return err }); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("mark kept: %v", err)
+	}
+	if _, err := blobs.Stat(ctx, other); err != nil {
+		t.Fatalf("linked blob collected: %v", err)
+	}
+	// Pushed again: stored and linked.
+	putOrphan(t, blobs, layer)
+	if err := b.Service.link(tctx, "app", d, int64(len(layer)), ""); err != nil {
+		t.Fatalf("link after the collection: %v", err)
 	}
 }
