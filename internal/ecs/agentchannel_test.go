@@ -326,3 +326,87 @@ func TestLostInstanceGraceAfterRestart(t *testing.T) {
 		t.Fatalf("instance after loss: %+v %v", ins, err)
 	}
 }
+
+// TestCredentialsRenewed: role credentials are minted for the first answer
+// that carries the task, kept while fresh, and renewed with a sequence bump
+// once less than credsRenewBefore is left.
+func TestCredentialsRenewed(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	now, minted := t0, 0
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	mint := func(ctx context.Context, role, session string) (*agentproto.Credentials, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if _, err := tenancy.Account(ctx); err != nil {
+			return nil, err
+		}
+		minted++
+		return &agentproto.Credentials{RoleARN: role, AccessKeyID: "ASIA" + session[:4] + string(rune('0'+minted)), Expiration: now.Add(time.Hour)}, nil
+	}
+	s, _, ctx := agentTestService(t, Options{Now: clock, RoleCredentials: mint})
+	reg, err := s.RegisterContainerInstance(ctx, &ecsapi.RegisterContainerInstanceRequest{
+		Attributes: []ecsapi.Attribute{{Name: ptr.To("com.amazonaws.ecs.capability.task-iam-role")}},
+		TotalResources: []ecsapi.Resource{{Name: ptr.To("CPU"), Type: ptr.To("INTEGER"), IntegerValue: ptr.To(int32(1024))},
+			{Name: ptr.To("MEMORY"), Type: ptr.To("INTEGER"), IntegerValue: ptr.To(int32(1024))}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci := reg.ContainerInstance.ContainerInstanceArn
+	if _, err := s.RegisterTaskDefinition(ctx, &ecsapi.RegisterTaskDefinitionRequest{Family: ptr.To("r"), TaskRoleArn: ptr.To("arn:aws:iam::123456789012:role/app"),
+		ContainerDefinitions: []ecsapi.ContainerDefinition{{Name: ptr.To("a"), Image: ptr.To("busybox"), Memory: ptr.To(int32(64)), Essential: ptr.To(true)}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RunTask(ctx, &ecsapi.RunTaskRequest{TaskDefinition: ptr.To("r")}); err != nil {
+		t.Fatal(err)
+	}
+	poll := func(acked int64) *wharfagentapi.PollAssignmentsResponse {
+		t.Helper()
+		out, err := s.PollAssignments(ctx, &wharfagentapi.PollAssignmentsRequest{ContainerInstance: ci, AckedSequence: ptr.To(acked), WaitSeconds: ptr.To(int32(0))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	role := func(out *wharfagentapi.PollAssignmentsResponse) *agentproto.Credentials {
+		t.Helper()
+		if len(out.Assignments) != 1 {
+			t.Fatalf("assignments = %+v", out.Assignments)
+		}
+		doc, err := agentproto.Decode(ptr.Value(out.Assignments[0].Document))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return doc.TaskRole
+	}
+	first := poll(0)
+	c1 := role(first)
+	if c1 == nil || minted != 1 || doc0ExecutionRole(t, first) {
+		t.Fatalf("first answer: creds %+v, minted %d", c1, minted)
+	}
+	mu.Lock()
+	now = t0.Add(30 * time.Minute)
+	mu.Unlock()
+	if out := poll(ptr.Value(first.Sequence)); len(out.Assignments) != 0 || minted != 1 {
+		t.Fatalf("30 minutes on: %+v, minted %d", out, minted)
+	}
+	mu.Lock()
+	now = t0.Add(45 * time.Minute)
+	mu.Unlock()
+	renewed := poll(ptr.Value(first.Sequence))
+	c2 := role(renewed)
+	if ptr.Value(renewed.Sequence) <= ptr.Value(first.Sequence) || minted != 2 || c2.AccessKeyID == c1.AccessKeyID || !c2.Expiration.After(c1.Expiration) {
+		t.Fatalf("renewal: seq %d→%d, minted %d, %+v → %+v", ptr.Value(first.Sequence), ptr.Value(renewed.Sequence), minted, c1, c2)
+	}
+}
+
+// doc0ExecutionRole reports whether the first assignment carries execution
+// role credentials (the definition above names none).
+func doc0ExecutionRole(t *testing.T, out *wharfagentapi.PollAssignmentsResponse) bool {
+	t.Helper()
+	doc, err := agentproto.Decode(ptr.Value(out.Assignments[0].Document))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc.ExecutionRole != nil
+}
