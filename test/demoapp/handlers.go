@@ -18,6 +18,9 @@ import (
 // maxRelay bounds a relayed body.
 const maxRelay = 4 << 20
 
+// unhealthyFile, while it exists, fails /healthz.
+var unhealthyFile = "/tmp/unhealthy"
+
 // client is used for /get and /metadata.
 var client = &http.Client{Timeout: 15 * time.Second}
 
@@ -62,7 +65,7 @@ func unhealthy() bool {
 	if os.Getenv("UNHEALTHY") == "1" {
 		return true
 	}
-	_, err := os.Stat("/tmp/unhealthy")
+	_, err := os.Stat(unhealthyFile)
 	return err == nil
 }
 

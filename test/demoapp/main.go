@@ -112,6 +112,15 @@ func parseDelay(s string) (time.Duration, error) {
 
 // run serves until a signal or the exit timer, and returns the exit status.
 func run(o options) int {
+	// Signals are handled before the first line is printed, so whoever
+	// waits for that line may signal at once.
+	sigs := make(chan os.Signal, 1)
+	if o.ignoreSigterm {
+		signal.Ignore(syscall.SIGTERM)
+		signal.Notify(sigs, syscall.SIGINT)
+	} else {
+		signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	}
 	ln, err := net.Listen("tcp", ":"+o.port)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demoapp:", err)
@@ -125,15 +134,10 @@ func run(o options) int {
 		}
 	}()
 	fmt.Printf("demoapp listening on %s\n", ln.Addr())
-
-	sigs := make(chan os.Signal, 1)
 	if o.ignoreSigterm {
-		signal.Ignore(syscall.SIGTERM)
-		signal.Notify(sigs, syscall.SIGINT)
 		fmt.Println("demoapp: ignoring SIGTERM")
-	} else {
-		signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	}
+
 	var timer <-chan time.Time
 	if o.exitAfter > 0 {
 		timer = time.After(o.exitAfter)
