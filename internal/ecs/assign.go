@@ -2,6 +2,7 @@ package ecs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -69,7 +70,12 @@ func (s *Service) loadQueued(ctx context.Context, tx store.Tx, cluster, id strin
 	if err != nil || q.rec.LastStatus == taskStopped {
 		return q, false, err
 	}
-	if q.def, err = s.defs.load(ctx, tx, q.rec.TaskDefARN); err != nil {
+	if q.def, err = s.defs.load(ctx, tx, q.rec.TaskDefARN); errors.Is(err, ErrClient) {
+		// The revision is gone (it never should be while a task uses it):
+		// leave the task out rather than fail every poll of its queue.
+		s.log.Warn("ecs: queued task without its definition", "task", id, "taskDefinition", q.rec.TaskDefARN)
+		return q, false, nil
+	} else if err != nil {
 		return q, false, fmt.Errorf("ecs: task %s: definition %s: %w", id, q.rec.TaskDefARN, err)
 	}
 	if _, err := getJSON(tx, credsKey(cluster, id), &q.creds); err != nil && !isNotFound(err) {
