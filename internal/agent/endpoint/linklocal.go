@@ -17,6 +17,10 @@ var ErrNotRoot = errors.New("adding an address to the loopback interface needs r
 // loopback is the interface the link-local address goes on.
 const loopback = "lo"
 
+// geteuid is os.Geteuid; tests replace it to see the error a non-root
+// agent gets.
+var geteuid = os.Geteuid
+
 // EnsureAddress makes addr (an IPv4 address, normally LinkLocalAddress) a
 // local address of the host by adding it to the loopback interface, if it
 // is not one already. Containers on Docker bridge networks (the default
@@ -34,7 +38,7 @@ func EnsureAddress(ctx context.Context, addr string) error {
 	} else if has {
 		return nil
 	}
-	if os.Geteuid() != 0 {
+	if geteuid() != 0 {
 		return fmt.Errorf("ensure address %s on %s: %w", addr, loopback, ErrNotRoot)
 	}
 	out, err := exec.CommandContext(ctx, "ip", "addr", "add", ip.String()+"/32", "dev", loopback).CombinedOutput()

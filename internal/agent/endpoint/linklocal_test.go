@@ -37,6 +37,15 @@ func TestEnsureAddressRejectsBadInput(t *testing.T) {
 	}
 }
 
+func TestEnsureAddressNotRoot(t *testing.T) {
+	geteuid = func() int { return 1000 }
+	defer func() { geteuid = os.Geteuid }()
+	// An address no host has: adding it would need root.
+	if err := EnsureAddress(context.Background(), "169.254.170.254"); !errors.Is(err, ErrNotRoot) {
+		t.Errorf("EnsureAddress as non-root = %v, want ErrNotRoot", err)
+	}
+}
+
 // linkLocal prepares the address and an engine, or skips.
 func linkLocal(t *testing.T) (*docker.Client, string) {
 	t.Helper()
