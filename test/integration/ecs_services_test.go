@@ -17,10 +17,15 @@ import (
 	"github.com/wharfhq/wharf/internal/wharftest"
 )
 
-// fastServices starts a server whose service scheduler passes every 100 ms.
+// fastServices starts a server whose service scheduler passes every 100 ms
+// and whose container instances stay connected although the simulated
+// agents below never poll the agent channel.
 func fastServices(t *testing.T) (*ecs.Client, *wharftest.Env) {
 	t.Helper()
-	env := wharftest.Start(t, func(c *server.Config) { c.ServiceSchedulerInterval = 100 * time.Millisecond })
+	env := wharftest.Start(t, func(c *server.Config) {
+		c.ServiceSchedulerInterval = 100 * time.Millisecond
+		c.AgentTimeout, c.InstanceLostTimeout = time.Hour, time.Hour
+	})
 	return ecs.NewFromConfig(env.Root()), env
 }
 
