@@ -168,16 +168,24 @@ func NewMemory(now func() time.Time) *DB {
 }
 
 // Add stores a batch of data for a tenant; once it returns nil the batch is
-// durable (when the store has a directory).
+// durable (when the store has a directory). Concurrent Adds share fsyncs
+// (group commit): each waits only for a sync that began after its write.
 func (db *DB) Add(tn Tenant, data []Datum) error {
 	db.mu.Lock()
-	defer db.mu.Unlock()
+	var seq uint64
 	if db.wal != nil {
-		if err := db.wal.append(tn, data); err != nil {
+		var err error
+		if seq, err = db.wal.append(tn, data); err != nil {
+			db.mu.Unlock()
 			return err
 		}
 	}
 	db.apply(tn, data)
+	w := db.wal
+	db.mu.Unlock()
+	if w != nil {
+		return w.syncTo(seq)
+	}
 	return nil
 }
 

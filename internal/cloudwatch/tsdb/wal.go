@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -56,6 +58,10 @@ type wal struct {
 	gen  int64
 	f    *os.File
 	sync bool
+
+	written atomic.Uint64 // sequence number of the last record written
+	syncMu  sync.Mutex    // one fsync at a time; held by Checkpoint too
+	synced  uint64        // last record known durable (under syncMu)
 }
 
 // Options configure Open.
@@ -177,26 +183,46 @@ func (db *DB) replay(path string) error {
 	return f.Truncate(off)
 }
 
-func (w *wal) append(tn Tenant, data []Datum) error {
+// append writes one record (under the DB's lock) and returns its
+// sequence number for syncTo.
+func (w *wal) append(tn Tenant, data []Datum) (uint64, error) {
 	if w.f == nil {
-		return errors.New("tsdb: store is closed")
+		return 0, errors.New("tsdb: store is closed")
 	}
 	payload, err := json.Marshal(walRecord{A: tn.Account, R: tn.Region, D: data})
 	if err != nil {
-		return fmt.Errorf("tsdb: %w", err)
+		return 0, fmt.Errorf("tsdb: %w", err)
 	}
 	buf := make([]byte, 8, 8+len(payload))
 	binary.LittleEndian.PutUint32(buf[:4], uint32(len(payload)))
 	binary.LittleEndian.PutUint32(buf[4:], crc32.ChecksumIEEE(payload))
 	buf = append(buf, payload...)
 	if _, err := w.f.Write(buf); err != nil {
-		return fmt.Errorf("tsdb: write log: %w", err)
+		return 0, fmt.Errorf("tsdb: write log: %w", err)
 	}
-	if w.sync {
-		if err := w.f.Sync(); err != nil {
-			return fmt.Errorf("tsdb: sync log: %w", err)
-		}
+	return w.written.Add(1), nil
+}
+
+// syncTo returns once record seq is on disk. A caller that finds a sync
+// in progress waits for it and, if that sync began before its write, syncs
+// again for itself and everyone who wrote meanwhile.
+func (w *wal) syncTo(seq uint64) error {
+	if !w.sync {
+		return nil
 	}
+	w.syncMu.Lock()
+	defer w.syncMu.Unlock()
+	if w.synced >= seq {
+		return nil
+	}
+	if w.f == nil {
+		return errors.New("tsdb: store is closed")
+	}
+	upto := w.written.Load()
+	if err := w.f.Sync(); err != nil {
+		return fmt.Errorf("tsdb: sync log: %w", err)
+	}
+	w.synced = upto
 	return nil
 }
 
@@ -209,6 +235,8 @@ func (db *DB) Checkpoint() error {
 		return nil
 	}
 	w := db.wal
+	w.syncMu.Lock() // no fsync of the log being replaced while we swap it
+	defer w.syncMu.Unlock()
 	next := w.gen + 1
 	nf, err := os.OpenFile(walPath(w.dir, next), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -235,6 +263,7 @@ func (db *DB) Checkpoint() error {
 	w.f.Close()
 	_ = os.Remove(walPath(w.dir, w.gen))
 	w.f, w.gen = nf, next
+	w.synced = w.written.Load() // everything written so far is in the snapshot
 	return nil
 }
 
@@ -275,6 +304,8 @@ func (db *DB) Close() error {
 	err := db.Checkpoint()
 	db.mu.Lock()
 	defer db.mu.Unlock()
+	db.wal.syncMu.Lock()
+	defer db.wal.syncMu.Unlock()
 	if db.wal.f != nil {
 		if cerr := db.wal.f.Close(); err == nil {
 			err = cerr
