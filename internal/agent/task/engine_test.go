@@ -562,3 +562,16 @@ func TestPruneImages(t *testing.T) {
 		}
 	}
 }
+
+func TestUnplannableTaskStopsWithReason(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	tk := h.newTask("bridge", ecsapi.ContainerDefinition{Name: ptr.To("app"),
+		EnvironmentFiles: []ecsapi.EnvironmentFile{{Type: ptr.To("s3"), Value: ptr.To("arn:aws:s3:::bucket/app.env")}}})
+	h.m.Apply(tk)
+	c := h.waitFor("STOPPED", 10*time.Second, stopped)
+	if c.StopCode != task.StopFailedToStart || !strings.Contains(c.StoppedReason, "environmentFiles") ||
+		len(c.Containers) != 1 || c.Containers[0].Status != task.StatusStopped || c.Containers[0].ContainerARN != tk.TaskARN+"/app" {
+		t.Errorf("task: %s", describe(c))
+	}
+}

@@ -385,6 +385,13 @@ func (r *runner) report() {
 		}
 		ch.Containers = append(ch.Containers, cc)
 	}
+	if r.plan == nil { // the task could not be planned: its containers never ran
+		for _, ac := range r.task.Containers {
+			ch.Containers = append(ch.Containers, ContainerChange{
+				Name: ac.Name, ContainerARN: ac.ContainerARN, Status: StatusStopped, Reason: r.stoppedReason, Health: runtime.HealthUnknown,
+			})
+		}
+	}
 	if r.last != nil && reflect.DeepEqual(*r.last, ch) {
 		return
 	}

@@ -78,6 +78,9 @@ func TestLoadInspectListImages(t *testing.T) {
 	if !strings.HasPrefix(info.ID, "sha256:") || !slices.Contains(info.RepoTags, ref) || info.Digest("wharf-test-loaded") != info.ID {
 		t.Errorf("InspectImage = %+v", info)
 	}
+	if d, err := c.ImageDigest(ctx, ref); err != nil || d != info.ID {
+		t.Errorf("ImageDigest = %q, %v; want the ID %s of a never-pulled image", d, err, info.ID)
+	}
 	list, err := c.ListImages(ctx)
 	if err != nil || !slices.ContainsFunc(list, func(i ImageInfo) bool { return i.ID == info.ID }) {
 		t.Errorf("ListImages = %d images, %v; want %s among them", len(list), err, info.ID)
@@ -139,6 +142,27 @@ func TestFixedAddressAndCPUQuota(t *testing.T) {
 		t.Errorf("cpu quota = %q, want 50000 (half a core per 100 ms)", out)
 	}
 	if err := c.RemoveContainer(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestListVolumesByLabel(t *testing.T) {
+	t.Parallel()
+	c := engine(t)
+	ctx := testCtx(t, 30*time.Second)
+	name := testName(t, "vol")
+	if err := c.CreateVolume(ctx, runtime.VolumeSpec{Name: name, Labels: map[string]string{runLabel: testRun, "wharf.test-vol": name}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.RemoveVolume(context.Background(), name) })
+	got, err := c.ListVolumes(ctx, map[string]string{"wharf.test-vol": name})
+	if err != nil || !slices.Equal(got, []string{name}) {
+		t.Errorf("ListVolumes(label) = %v, %v; want [%s]", got, err, name)
+	}
+	if got, err := c.ListVolumes(ctx, map[string]string{"wharf.test-vol": name + "-other"}); err != nil || len(got) != 0 {
+		t.Errorf("ListVolumes(other label) = %v, %v; want none", got, err)
+	}
+	if err := c.RemoveVolume(ctx, name); err != nil {
 		t.Fatal(err)
 	}
 }
