@@ -110,7 +110,7 @@ func TestSubnetPool(t *testing.T) {
 
 // agentTestService is a Service on a fresh store with opts, its store, and
 // a tenant context.
-func agentTestService(t *testing.T, opts Options) (*Service, store.Store, context.Context) {
+func agentTestService(t testing.TB, opts Options) (*Service, store.Store, context.Context) {
 	t.Helper()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "wharf.db"))
 	if err != nil {
