@@ -575,3 +575,57 @@ func TestUnplannableTaskStopsWithReason(t *testing.T) {
 		t.Errorf("task: %s", describe(c))
 	}
 }
+
+func TestPauseImageStopsOnSIGTERM(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	ref, err := task.EnsurePauseImage(t.Context(), h.rt, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.rt.RemoveImage(context.Background(), ref, true) })
+	if !strings.HasPrefix(ref, task.PauseRepository+":") || len(ref) != len(task.PauseRepository)+13 {
+		t.Errorf("pause image ref %q", ref)
+	}
+	again, err := task.EnsurePauseImage(t.Context(), h.rt, "")
+	if err != nil || again != ref {
+		t.Errorf("second EnsurePauseImage = %q, %v; want %q", again, err, ref)
+	}
+	id, err := h.rt.CreateContainer(t.Context(), runtime.ContainerSpec{Image: ref, Labels: map[string]string{task.LabelInstance: h.instance}, NetworkMode: "none"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.rt.StartContainer(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	logs, err := h.rt.ContainerLogs(t.Context(), id, runtime.LogOptions{Follow: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for { // wait until the process handles SIGTERM
+		e, err := logs.Next()
+		if err != nil {
+			t.Fatalf("pause output ended before %q: %v", task.PauseReady, err)
+		}
+		if e.Line == task.PauseReady {
+			break
+		}
+	}
+	logs.Close()
+	if st := h.inspect(id); st.State != runtime.StateRunning {
+		t.Fatalf("pause container %s (exit %d): it should block", st.State, st.ExitCode)
+	}
+	start := time.Now()
+	if err := h.rt.StopContainer(t.Context(), id, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if st := h.inspect(id); time.Since(start) > 10*time.Second || st.ExitCode != 0 {
+		t.Errorf("stop took %v, exit %d; want a prompt exit 0 on SIGTERM", time.Since(start), st.ExitCode)
+		if s, err := h.rt.ContainerLogs(context.Background(), id, runtime.LogOptions{}); err == nil {
+			for e, err := s.Next(); err == nil; e, err = s.Next() {
+				t.Logf("pause: %s", e.Line)
+			}
+			s.Close()
+		}
+	}
+}

@@ -29,11 +29,17 @@ const PauseRepository = "wharf/pause"
 // hidden `wharf pause` command; tests check for it in TestMain).
 const PauseArg = "pause"
 
+// PauseReady is the line Pause prints once SIGTERM is handled: a signal
+// before it ends the process with exit code 2 (the Go runtime's own
+// handling).
+const PauseReady = "wharf pause: waiting for SIGTERM"
+
 // Pause is the pause container's process: it blocks until SIGTERM or
 // SIGINT and returns 0, the exit code to exit with.
 func Pause() int {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, syscall.SIGTERM, syscall.SIGINT)
+	fmt.Println(PauseReady)
 	<-ch
 	return 0
 }
