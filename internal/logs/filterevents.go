@@ -171,7 +171,7 @@ func (s *Service) FilterLogEvents(ctx context.Context, in *logsapi.FilterLogEven
 			size += len(r.Message) + eventOverhead
 			if len(out.Events) == limit || size > maxResponseSize && len(out.Events) > 0 {
 				// Another match exists: hand out a token that resumes before it.
-				out.NextToken = ptr.To(encodeMergeToken(lastKey(out, docs, k)))
+				out.NextToken = ptr.To(encodeMergeToken(lastKey(out, k)))
 				break
 			}
 			out.Events = append(out.Events, logsapi.FilteredLogEvent{
@@ -219,9 +219,9 @@ func (c *cursor) advance(s *Service, rg logstore.Range, after *mergeKey) error {
 }
 
 // lastKey is the key of the last event returned: the next page starts
-// after it. With no event returned (a first match too large for the
-// response cannot happen: one event always fits) it is just before next.
-func lastKey(out *logsapi.FilterLogEventsResponse, _ []streamDoc, next mergeKey) mergeKey {
+// after it. With no event returned it is just before next (cannot happen
+// today: the first match always fits).
+func lastKey(out *logsapi.FilterLogEventsResponse, next mergeKey) mergeKey {
 	if len(out.Events) == 0 {
 		next.Off--
 		return next
