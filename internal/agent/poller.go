@@ -119,3 +119,25 @@ func StartEndpoint(ctx context.Context, addr string, stats endpoint.StatsFunc, l
 	log.Info("task metadata and credentials endpoint", "addr", ep.Addr())
 	return ep
 }
+
+// StartAPIProxy forwards the containers' AWS API calls to the control
+// plane from the metadata endpoint's host (port 4566 when free, else
+// any), and returns it; nil, having logged why, when it cannot.
+func StartAPIProxy(ep *endpoint.Server, target string, log *slog.Logger) *endpoint.Proxy {
+	if ep == nil {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(ep.Addr())
+	if err != nil {
+		return nil
+	}
+	p, err := endpoint.StartProxy(net.JoinHostPort(host, "4566"), target, log)
+	if err != nil {
+		p, err = endpoint.StartProxy(net.JoinHostPort(host, "0"), target, log)
+	}
+	if err != nil {
+		log.Warn("containers get no AWS API proxy: AWS_ENDPOINT_URL will point at the control plane directly", "err", err)
+		return nil
+	}
+	return p
+}

@@ -187,8 +187,17 @@ func runAgent(ctx context.Context, cfg agent.Config) error {
 			_ = ep.Stop(sctx)
 		}()
 	}
+	apiURL := cfg.Endpoint
+	if proxy := agent.StartAPIProxy(ep, cfg.Endpoint, cfg.Logger); proxy != nil {
+		apiURL = proxy.URL()
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), agentShutdownGrace)
+			defer cancel()
+			_ = proxy.Stop(sctx)
+		}()
+	}
 	ec := agent.EngineConfig{Runtime: rt, Endpoint: ep, PauseImage: pause, Secret: secret,
-		Env: map[string]string{"AWS_ENDPOINT_URL": cfg.Endpoint}}
+		Env: map[string]string{"AWS_ENDPOINT_URL": apiURL}}
 	return a.Run(ctx, agent.TaskEngine(cfg, ec))
 }
 

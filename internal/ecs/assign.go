@@ -189,22 +189,20 @@ func (s *Service) PollAssignments(ctx context.Context, in *wharfagentapi.PollAss
 	status := ptr.To(inst.Status)
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
-	refreshed := false
 	for {
 		woken := s.notify.watch(q.key())
 		seq, tasks, err := s.readEC2Queue(ctx, q)
 		if err != nil {
 			return nil, err
 		}
-		if !refreshed {
-			refreshed = true
-			changed, err := s.refreshCredentials(ctx, tasks)
-			if err != nil {
-				return nil, err
-			}
-			if changed {
-				continue
-			}
+		// Every pass: a task placed while this poll waited needs its role
+		// credentials before it is handed out.
+		changed, err := s.refreshCredentials(ctx, tasks)
+		if err != nil {
+			return nil, err
+		}
+		if changed {
+			continue
 		}
 		if seq != acked {
 			as, err := s.assignments(tasks)

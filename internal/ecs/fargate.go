@@ -102,22 +102,20 @@ func (s *Service) PollManaged(ctx context.Context, acked int64, wait time.Durati
 	wait = min(max(wait, 0), maxPollWait)
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
-	refreshed := false
 	for {
 		woken := s.notify.watch(fargateQueue.key())
 		seq, tasks, err := s.readFargateQueue(ctx)
 		if err != nil {
 			return 0, nil, err
 		}
-		if !refreshed {
-			refreshed = true
-			changed, err := s.refreshCredentials(ctx, tasks)
-			if err != nil {
-				return 0, nil, err
-			}
-			if changed {
-				continue
-			}
+		// Every pass: a task placed while this poll waited needs its role
+		// credentials before it is handed out.
+		changed, err := s.refreshCredentials(ctx, tasks)
+		if err != nil {
+			return 0, nil, err
+		}
+		if changed {
+			continue
 		}
 		if seq != acked {
 			out := make([]ManagedTask, 0, len(tasks))

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"strings"
 
@@ -98,6 +99,11 @@ func (p subnetPool) allocAddr(tx store.Tx, owner string) (netip.Addr, error) {
 		_ = json.Unmarshal(it.Value, &cur)
 	} else if !isNotFound(err) {
 		return netip.Addr{}, err
+	} else {
+		// A fresh pool starts at a random place: servers that share one
+		// Docker network (a test machine, a re-created data dir whose old
+		// tasks still run) then rarely hand out the same address.
+		cur.Next = rand.Uint32N(p.size)
 	}
 	for i := uint32(0); i < p.size; i++ {
 		off := (cur.Next + i) % p.size

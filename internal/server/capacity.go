@@ -32,6 +32,7 @@ type capacity struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	ep     *endpoint.Server
+	proxy  *endpoint.Proxy
 }
 
 // newCapacity returns the managed capacity; it connects to the Docker
@@ -105,12 +106,16 @@ func (c *capacity) run(ctx context.Context, cfg Config, ecsSvc *ecs.Service, tok
 	if err != nil {
 		return err
 	}
+	apiURL := endpointURL
+	if c.proxy = agent.StartAPIProxy(c.ep, endpointURL, c.log); c.proxy != nil {
+		apiURL = c.proxy.URL()
+	}
 	secret, err := agent.LoadSecret(acfg.DataDir)
 	if err != nil {
 		return err
 	}
 	ec := agent.EngineConfig{Runtime: client, Endpoint: c.ep, PauseImage: pause, Secret: secret,
-		Env: map[string]string{"AWS_ENDPOINT_URL": endpointURL}}
+		Env: map[string]string{"AWS_ENDPOINT_URL": apiURL}}
 	return a.Run(ctx, agent.TaskEngine(acfg, ec))
 }
 
@@ -126,8 +131,12 @@ func (c *capacity) stop(ctx context.Context) error {
 	case <-ctx.Done():
 		return errors.New("managed capacity did not stop in time")
 	}
-	if c.ep != nil {
-		return c.ep.Stop(ctx)
+	var err error
+	if c.proxy != nil {
+		err = c.proxy.Stop(ctx)
 	}
-	return nil
+	if c.ep != nil {
+		err = errors.Join(err, c.ep.Stop(ctx))
+	}
+	return err
 }
