@@ -31,7 +31,34 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == task.PauseArg {
 		os.Exit(task.Pause())
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if pauseRef != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if c, err := docker.Dial(ctx, docker.Options{}); err == nil {
+			if err := c.RemoveImage(ctx, pauseRef, true); err != nil {
+				fmt.Fprintln(os.Stderr, "remove pause image:", err)
+			}
+		}
+	}
+	os.Exit(code)
+}
+
+// The pause image of this test binary, loaded once and shared by the
+// tests that need it; TestMain removes it at the end.
+var (
+	pauseOnce sync.Once
+	pauseRef  string
+	pauseErr  error
+)
+
+func pauseImage(t *testing.T, rt *docker.Client) string {
+	t.Helper()
+	pauseOnce.Do(func() { pauseRef, pauseErr = task.EnsurePauseImage(context.Background(), rt, "") })
+	if pauseErr != nil {
+		t.Fatal(pauseErr)
+	}
+	return pauseRef
 }
 
 var testRun = fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano()%1e6)
@@ -209,12 +236,7 @@ func (h *harness) stop(t *agentproto.Task, reason string) {
 func TestAwsvpcContainersShareLocalhost(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
-	pause, err := task.EnsurePauseImage(t.Context(), h.rt, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = h.rt.RemoveImage(context.Background(), pause, true) })
-	h.cfg.Host.PauseImage = pause
+	h.cfg.Host.PauseImage = pauseImage(t, h.rt)
 	h.m.Stop()
 	h.start()
 
@@ -511,6 +533,12 @@ func TestCleanupRemovesContainersAndTaskVolumes(t *testing.T) {
 	if r := container(c, "reader"); r.ExitCode == nil || *r.ExitCode != 0 {
 		t.Fatalf("reader did not see the writer's file in the task's scratch volume: %s", describe(c))
 	}
+	c = h.waitFor("the report after cleanup", 30*time.Second, func(c task.Change) bool {
+		return stopped(c) && container(c, "reader").RuntimeID == "" && container(c, "writer").RuntimeID == ""
+	})
+	if r := container(c, "reader"); r.ExitCode == nil || *r.ExitCode != 0 {
+		t.Errorf("the last report lost the exit code: %s", describe(c))
+	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		cs, err := h.rt.ListContainers(t.Context(), map[string]string{task.LabelInstance: h.instance})
@@ -579,11 +607,7 @@ func TestUnplannableTaskStopsWithReason(t *testing.T) {
 func TestPauseImageStopsOnSIGTERM(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
-	ref, err := task.EnsurePauseImage(t.Context(), h.rt, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = h.rt.RemoveImage(context.Background(), ref, true) })
+	ref := pauseImage(t, h.rt)
 	if !strings.HasPrefix(ref, task.PauseRepository+":") || len(ref) != len(task.PauseRepository)+13 {
 		t.Errorf("pause image ref %q", ref)
 	}

@@ -211,7 +211,8 @@ func (r *runner) ensureNetwork(ctx context.Context) error {
 }
 
 // cleanupAfterWait waits CleanupWait, then removes the task's containers
-// and task-scoped volumes and forgets the task. An agent stopping first
+// and task-scoped volumes, reports the task once more with no runtime IDs
+// (so the agent can drop what it keeps for it), and forgets the task. An agent stopping first
 // leaves them to the next agent process, which adopts the stopped task.
 func (r *runner) cleanupAfterWait(ctx context.Context) {
 	t := time.NewTimer(r.m.cfg.CleanupWait)
@@ -229,6 +230,12 @@ func (r *runner) cleanupAfterWait(ctx context.Context) {
 	}
 	if err := Cleanup(ctx, r.m.cfg.Runtime, r.m.cfg.Host.InstanceID, r.task.TaskARN); err != nil {
 		r.m.log.Warn("task cleanup", "task", r.task.TaskARN, "err", err)
+	} else {
+		// A last report: the containers are gone (no runtime IDs).
+		for _, c := range r.ctrs {
+			c.id = ""
+		}
+		r.report()
 	}
 	r.m.forget(r.task.TaskARN)
 }
