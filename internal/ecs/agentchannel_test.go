@@ -262,7 +262,7 @@ func TestPollManaged(t *testing.T) {
 
 func TestManagedCapacityUnavailable(t *testing.T) {
 	s, _, ctx := agentTestService(t, Options{ManagedCapacity: func(context.Context) error {
-		return errors.New("dial unix /var/run/docker.sock: connect: no such file or directory")
+		return errors.New("this Wharf server cannot reach a Docker Engine (dial unix /var/run/docker.sock: connect: no such file or directory); start Docker, or use the EC2 launch type with `wharf agent`")
 	}})
 	fargateDef(t, s, ctx)
 	_, err := runFargate(ctx, s)

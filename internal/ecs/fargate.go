@@ -2,6 +2,7 @@ package ecs
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/wharfhq/wharf/internal/agentproto"
@@ -21,8 +22,11 @@ type ManagedTask struct {
 	Task            agentproto.Task
 }
 
-// ManagedCapacityFunc reports whether the server can run FARGATE tasks; its
-// error says why not (no Docker Engine).
+// ManagedCapacityFunc reports whether the server can run FARGATE tasks. Its
+// error is shown to the caller of RunTask after "FARGATE capacity is
+// unavailable: ", so it should say why and what to do (e.g. "this Wharf
+// server cannot reach a Docker Engine (…); start Docker …, or use the EC2
+// launch type with `wharf agent`").
 type ManagedCapacityFunc func(ctx context.Context) error
 
 // TenantContext returns ctx carrying the tenant of a managed task, for the
@@ -40,7 +44,7 @@ func (s *Service) checkManagedCapacity(ctx context.Context) error {
 		return nil
 	}
 	if err := s.managedCap(ctx); err != nil {
-		return clientErr("FARGATE capacity is unavailable: this Wharf server cannot reach a Docker Engine (%v). Start Docker, or use the EC2 launch type with `wharf agent`.", err)
+		return clientErr("FARGATE capacity is unavailable: %s.", strings.TrimSuffix(err.Error(), "."))
 	}
 	return nil
 }
