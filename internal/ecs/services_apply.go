@@ -30,7 +30,7 @@ type clusterState struct {
 }
 
 // reconcileTenant runs the pass over one tenant's clusters.
-func (s *Service) reconcileTenant(ctx context.Context, now time.Time, st *PassStats) error {
+func (s *Service) reconcileTenant(ctx context.Context, tenant string, pc *passCache, now time.Time, st *PassStats) error {
 	var clusters []string
 	err := s.view(ctx, func(tx store.Tx) error {
 		items, err := tx.Scan(tblECS, "service/", "", 0)
@@ -47,14 +47,14 @@ func (s *Service) reconcileTenant(ctx context.Context, now time.Time, st *PassSt
 	}
 	var errsList []error
 	for _, c := range clusters {
-		if err := s.reconcileCluster(ctx, c, now, st); err != nil {
+		if err := s.reconcileCluster(ctx, tenant, pc, c, now, st); err != nil {
 			errsList = append(errsList, fmt.Errorf("ecs: services of cluster %s: %w", c, err))
 		}
 	}
 	return errors.Join(errsList...)
 }
 
-func (s *Service) readCluster(ctx context.Context, name string) (*clusterState, error) {
+func (s *Service) readCluster(ctx context.Context, tenant string, pc *passCache, name string) (*clusterState, error) {
 	cs := &clusterState{name: name, tasks: map[string][]taskRec{}, taskDefs: map[string]*ecsapi.TaskDefinition{}}
 	err := s.view(ctx, func(tx store.Tx) error {
 		items, err := tx.Scan(tblECS, servicePrefix(name), "", 0)
@@ -62,7 +62,7 @@ func (s *Service) readCluster(ctx context.Context, name string) (*clusterState, 
 			return err
 		}
 		for _, it := range items {
-			r, err := decode[serviceRec](it)
+			r, err := pc.services.decode(tenant, it)
 			if err != nil {
 				return err
 			}
@@ -75,11 +75,15 @@ func (s *Service) readCluster(ctx context.Context, name string) (*clusterState, 
 		if len(cs.services) == 0 {
 			return nil
 		}
-		tasks, err := scanAll[taskRec](tx, taskPrefix(name))
+		items, err = tx.Scan(tblECS, taskPrefix(name), "", 0)
 		if err != nil {
 			return err
 		}
-		for _, t := range tasks {
+		for _, it := range items {
+			t, err := pc.tasks.decode(tenant, it)
+			if err != nil {
+				return err
+			}
 			if strings.HasPrefix(t.Group, "service:") {
 				cs.tasks[t.Group] = append(cs.tasks[t.Group], t)
 			}
@@ -115,8 +119,8 @@ func (s *Service) readCluster(ctx context.Context, name string) (*clusterState, 
 	return cs, err
 }
 
-func (s *Service) reconcileCluster(ctx context.Context, cluster string, now time.Time, st *PassStats) error {
-	cs, err := s.readCluster(ctx, cluster)
+func (s *Service) reconcileCluster(ctx context.Context, tenant string, pc *passCache, cluster string, now time.Time, st *PassStats) error {
+	cs, err := s.readCluster(ctx, tenant, pc, cluster)
 	if err != nil {
 		return err
 	}

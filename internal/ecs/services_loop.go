@@ -21,6 +21,7 @@ type ServiceScheduler struct {
 	stop     chan struct{}
 	done     chan struct{}
 	once     sync.Once
+	cache    passCache
 }
 
 // wakers maps a Service to its scheduler's wake channel, so the service
@@ -73,7 +74,7 @@ func (l *ServiceScheduler) run(ctx context.Context) {
 		case <-t.C:
 		case <-l.wake:
 		}
-		if _, err := l.svc.ReconcileServices(ctx, l.svc.now()); err != nil && ctx.Err() == nil {
+		if _, err := l.ReconcileServices(ctx, l.svc.now()); err != nil && ctx.Err() == nil {
 			l.svc.log.Warn("ecs: service scheduler pass", "err", err)
 		}
 	}
@@ -96,10 +97,15 @@ type PassStats struct {
 
 // ReconcileServices runs one pass of the service scheduler at now over
 // every tenant that has services: for each cluster it reads the services,
-// their tasks and the container instances once, lets sched.Decide plan
-// each service, and applies the plans. A tenant's failure does not stop
-// the others.
-func (s *Service) ReconcileServices(ctx context.Context, now time.Time) (PassStats, error) {
+// their tasks and the container instances once (decoding only the records
+// that changed since the previous pass), lets sched.Decide plan each
+// service, and applies the plans. A tenant's failure does not stop the
+// others. The loop calls it; tests and benchmarks may call it directly on
+// a scheduler they do not start.
+func (l *ServiceScheduler) ReconcileServices(ctx context.Context, now time.Time) (PassStats, error) {
+	s := l.svc
+	defer l.cache.tasks.sweep()
+	defer l.cache.services.sweep()
 	var st PassStats
 	var tenants []string
 	err := s.st.View(ctx, func(tx store.Tx) error {
@@ -118,7 +124,7 @@ func (s *Service) ReconcileServices(ctx context.Context, now time.Time) (PassSta
 		if !ok {
 			continue
 		}
-		if err := s.reconcileTenant(tenancy.With(ctx, acct, region), now, &st); err != nil {
+		if err := s.reconcileTenant(tenancy.With(ctx, acct, region), key, &l.cache, now, &st); err != nil {
 			if ctx.Err() != nil {
 				return st, ctx.Err()
 			}
