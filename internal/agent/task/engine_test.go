@@ -346,6 +346,11 @@ func TestEssentialContainerExit(t *testing.T) {
 	if c.PullStartedAt.IsZero() != c.PullStoppedAt.IsZero() || c.ExecutionStoppedAt.IsZero() {
 		t.Errorf("times: pull %v–%v stopped %v", c.PullStartedAt, c.PullStoppedAt, c.ExecutionStoppedAt)
 	}
+	// executionStoppedAt is when the last container (side, stopped after
+	// main exited) finished, by the engine's clock.
+	if fin := h.inspect(s.RuntimeID).FinishedAt; !c.ExecutionStoppedAt.Equal(fin) {
+		t.Errorf("executionStoppedAt %v, want side's FinishedAt %v", c.ExecutionStoppedAt, fin)
+	}
 }
 
 func TestDependsOnOrdering(t *testing.T) {

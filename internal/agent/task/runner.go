@@ -29,6 +29,7 @@ type ctr struct {
 	reason   string
 	digest   string
 	bindings []NetworkBinding
+	finished time.Time // when it exited, as the runtime says
 }
 
 // runner owns one task: its goroutine is the only one touching its state.
@@ -181,7 +182,7 @@ func (r *runner) handle(ctx context.Context, msg any) {
 func (r *runner) observeExit(ctx context.Context, c *ctr, code int) {
 	c.phase, c.started = PhaseStopped, true
 	if st, err := r.m.cfg.Runtime.InspectContainer(ctx, c.id); err == nil && st.State == runtime.StateStopped {
-		code = st.ExitCode
+		code, c.finished = st.ExitCode, st.FinishedAt
 		if st.OOMKilled {
 			c.reason = reasonOutOfMemory
 		}
@@ -284,7 +285,7 @@ func (r *runner) observe(c *ctr, st runtime.ContainerStatus) {
 		c.phase = PhaseStopped
 		if c.started {
 			code := st.ExitCode
-			c.exitCode = &code
+			c.exitCode, c.finished = &code, st.FinishedAt
 			if st.OOMKilled {
 				c.reason = reasonOutOfMemory
 			}
@@ -322,7 +323,7 @@ func (r *runner) stopAll(ctx context.Context) {
 			c.phase = PhaseStopped
 			if st, err := rt.InspectContainer(ctx, c.id); err == nil {
 				code := st.ExitCode
-				c.exitCode = &code
+				c.exitCode, c.finished = &code, st.FinishedAt
 				if st.OOMKilled {
 					c.reason = reasonOutOfMemory
 				}
@@ -339,11 +340,20 @@ func (r *runner) stopAll(ctx context.Context) {
 	}
 }
 
-// finish marks the task STOPPED.
+// finish marks the task STOPPED. executionStoppedAt is when its last
+// container exited (the runtime's time; for an adopted task, possibly
+// while the agent was away), else now.
 func (r *runner) finish() {
 	r.status = StatusStopped
 	if r.execStopd.IsZero() {
-		r.execStopd = r.now()
+		for _, c := range r.ctrs {
+			if c.finished.After(r.execStopd) {
+				r.execStopd = c.finished
+			}
+		}
+		if r.execStopd.IsZero() {
+			r.execStopd = r.now()
+		}
 	}
 	for _, c := range r.ctrs {
 		if c.phase != PhaseStopped {
