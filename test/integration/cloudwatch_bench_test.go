@@ -1,8 +1,10 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"testing"
@@ -77,7 +79,9 @@ func benchConfig(env *wharftest.Env) aws.Config {
 func BenchmarkCloudWatchGetMetricData24h(b *testing.B) {
 	env := wharftest.Start(b)
 	ctx := context.Background()
-	cw := cloudwatch.NewFromConfig(benchConfig(env))
+	cfg := benchConfig(env)
+	cfg.HTTPClient.(*http.Client).Transport = bufferingTransport{cfg.HTTPClient.(*http.Client).Transport}
+	cw := cloudwatch.NewFromConfig(cfg)
 	end := time.Now().UTC().Truncate(time.Minute)
 	startT := end.Add(-24 * time.Hour)
 	for off := 0; off < 86400; off += 1000 {
@@ -129,4 +133,26 @@ func BenchmarkCloudWatchGetMetricData24h(b *testing.B) {
 			b.ReportMetric(float64(sum.Microseconds())/float64(len(lat))/1000, "ms/query")
 		})
 	}
+}
+
+// bufferingTransport reads each response body whole before handing it to
+// the SDK. Without it, after BenchmarkCloudWatchPutMetricData has run in
+// the same process, the SDK's CBOR deserializer sometimes fails with "use
+// of closed network connection" — a local close on the client side (the
+// server logs nothing, and the same bytes read here are complete). The
+// time to read the body stays inside the measured latency.
+type bufferingTransport struct{ rt http.RoundTripper }
+
+func (t bufferingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.rt.RoundTrip(r)
+	if err != nil {
+		return resp, err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	return resp, nil
 }
