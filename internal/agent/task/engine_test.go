@@ -658,3 +658,40 @@ func TestPauseImageStopsOnSIGTERM(t *testing.T) {
 		}
 	}
 }
+
+func TestAgentStopsWhileTaskStops(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	tk := h.newTask("bridge", ecsapi.ContainerDefinition{Name: ptr.To("stubborn"), Command: []string{"sleep", "600"}, StopTimeout: ptr.To[int32](4)})
+	h.m.Apply(tk)
+	c := h.waitFor("RUNNING", 30*time.Second, running)
+	id := container(c, "stubborn").RuntimeID
+	h.stop(tk, "stop during shutdown")
+	time.Sleep(500 * time.Millisecond) // the runner is now waiting out the stopTimeout
+	begin := time.Now()
+	h.m.Stop()
+	if took := time.Since(begin); took > 3*time.Second {
+		t.Errorf("Manager.Stop took %v: it should not wait out a task's stopTimeout", took)
+	}
+	h.rec.mu.Lock()
+	for _, c := range h.rec.changes {
+		if stopped(c) {
+			t.Errorf("a STOPPED change was reported while the agent shut down: %s", describe(c))
+		}
+	}
+	h.rec.changes = nil
+	h.rec.mu.Unlock()
+
+	// The next agent process sees the stop through.
+	h.start()
+	stop := *tk
+	stop.DesiredStatus, stop.StopCode, stop.StoppedReason = "STOPPED", "UserInitiated", "stop during shutdown"
+	h.m.Apply(&stop)
+	c = h.waitFor("STOPPED", 30*time.Second, stopped)
+	if c.StopCode != "UserInitiated" || c.StoppedReason != "stop during shutdown" || container(c, "stubborn").RuntimeID != id {
+		t.Errorf("after restart: %s", describe(c))
+	}
+	if st := h.inspect(id); st.State != runtime.StateStopped {
+		t.Errorf("container %s", st.State)
+	}
+}

@@ -98,12 +98,24 @@ func (r *runner) run(ctx context.Context) {
 		c := &r.plan.Containers[i]
 		r.ctrs[c.Name] = &ctr{plan: c, health: runtime.HealthUnknown}
 	}
-	adopted, err := r.adopt(ctx)
-	if err != nil {
+	// Find containers a previous agent process left; until the runtime
+	// answers, nothing is created (the names are deterministic, so a
+	// blind create would collide with what exists).
+	var adopted bool
+	for {
+		var err error
+		if adopted, err = r.adopt(ctx); err == nil {
+			break
+		}
 		if ctx.Err() != nil {
 			return
 		}
-		log.Warn("finding the task's containers failed", "err", err)
+		log.Warn("finding the task's containers failed; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(2 * time.Second):
+		}
 	}
 	switch {
 	case adopted:
@@ -117,6 +129,12 @@ func (r *runner) run(ctx context.Context) {
 	}
 	for r.status != StatusStopped {
 		r.step(ctx)
+		if ctx.Err() != nil {
+			// The Manager is stopping (agent shutdown): what failed
+			// because of it is not the task's fate; the next agent
+			// process adopts the task and sees.
+			return
+		}
 		r.report()
 		if r.status == StatusStopped {
 			break
