@@ -58,7 +58,7 @@ type Manager struct {
 
 	mu       sync.Mutex
 	tasks    map[string]*runner
-	finished map[string]bool      // ARNs cleaned up: never started again
+	finished map[string]time.Time // ARNs cleaned up (when): never started again
 	images   map[string]time.Time // image → last used by a finished task
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -81,7 +81,7 @@ func NewManager(cfg Config) *Manager {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{cfg: cfg, log: log, tasks: map[string]*runner{}, finished: map[string]bool{}, images: map[string]time.Time{}}
+	return &Manager{cfg: cfg, log: log, tasks: map[string]*runner{}, finished: map[string]time.Time{}, images: map[string]time.Time{}}
 }
 
 // Start subscribes to the runtime's events for this agent's containers
@@ -126,7 +126,7 @@ func (m *Manager) Stop() {
 func (m *Manager) Apply(t *agentproto.Task) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.started || m.ctx.Err() != nil || m.finished[t.TaskARN] {
+	if _, done := m.finished[t.TaskARN]; !m.started || m.ctx.Err() != nil || done {
 		return
 	}
 	if r, ok := m.tasks[t.TaskARN]; ok {
@@ -156,8 +156,19 @@ func (m *Manager) forget(arn string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.tasks, arn)
-	m.finished[arn] = true
+	now := time.Now()
+	m.finished[arn] = now
+	for a, at := range m.finished { // the control plane forgot them long ago
+		if now.Sub(at) > finishedMemory {
+			delete(m.finished, a)
+		}
+	}
 }
+
+// finishedMemory is how long a cleaned-up task's ARN is remembered, so a
+// late assignment cannot start it again: far beyond the cleanup wait, by
+// which time the control plane has long seen the task STOPPED.
+const finishedMemory = 24 * time.Hour
 
 func (m *Manager) subscribe(ctx context.Context, since time.Time) (runtime.EventStream, error) {
 	s, err := m.cfg.Runtime.Events(ctx, runtime.EventFilter{
