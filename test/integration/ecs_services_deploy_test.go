@@ -171,6 +171,11 @@ func TestECSServiceCircuitBreakerRollsBack(t *testing.T) {
 	}
 	goodID := aws.ToString(out.Service.Deployments[0].Id)
 	stable(t, c, "cb", "web")
+	// Only a COMPLETED deployment can be rolled back to; the waiter looks at
+	// counts only, so wait for the rollout state too.
+	waitFor(t, "the first deployment to complete", 10*time.Second, func() bool {
+		return describeService(t, c, "cb", "web").Deployments[0].RolloutState == types.DeploymentRolloutStateCompleted
+	})
 	up, err := c.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("cb"), Service: aws.String("web"), TaskDefinition: aws.String(bad)})
 	if err != nil {
 		t.Fatal(err)
