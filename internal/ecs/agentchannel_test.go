@@ -410,3 +410,77 @@ func doc0ExecutionRole(t *testing.T, out *wharfagentapi.PollAssignmentsResponse)
 	}
 	return doc.ExecutionRole != nil
 }
+
+// TestForcedDeregistrationWakesPoll: deregistering an instance with force
+// stops its tasks, frees their addresses and wakes its agent's poll, whose
+// answer lists nothing; the next poll is refused.
+func TestForcedDeregistrationWakesPoll(t *testing.T) {
+	s, _, ctx := agentTestService(t, Options{})
+	reg, err := s.RegisterContainerInstance(ctx, &ecsapi.RegisterContainerInstanceRequest{
+		Attributes: []ecsapi.Attribute{{Name: ptr.To("ecs.capability.task-eni")}},
+		TotalResources: []ecsapi.Resource{{Name: ptr.To("CPU"), Type: ptr.To("INTEGER"), IntegerValue: ptr.To(int32(1024))},
+			{Name: ptr.To("MEMORY"), Type: ptr.To("INTEGER"), IntegerValue: ptr.To(int32(1024))}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci := reg.ContainerInstance.ContainerInstanceArn
+	if _, err := s.RegisterTaskDefinition(ctx, &ecsapi.RegisterTaskDefinitionRequest{Family: ptr.To("v"), NetworkMode: ptr.To("awsvpc"),
+		ContainerDefinitions: []ecsapi.ContainerDefinition{{Name: ptr.To("a"), Image: ptr.To("busybox"), Memory: ptr.To(int32(64)), Essential: ptr.To(true)}}}); err != nil {
+		t.Fatal(err)
+	}
+	run, err := s.RunTask(ctx, &ecsapi.RunTaskRequest{TaskDefinition: ptr.To("v"),
+		NetworkConfiguration: &ecsapi.NetworkConfiguration{AwsvpcConfiguration: &ecsapi.AwsVpcConfiguration{Subnets: []string{"subnet-1"}}}})
+	if err != nil || len(run.Tasks) != 1 {
+		t.Fatalf("run: %+v %v", run, err)
+	}
+	first, err := s.PollAssignments(ctx, &wharfagentapi.PollAssignmentsRequest{ContainerInstance: ci, WaitSeconds: ptr.To(int32(0))})
+	if err != nil || len(first.Assignments) != 1 {
+		t.Fatalf("poll: %+v %v", first, err)
+	}
+	ch := make(chan *wharfagentapi.PollAssignmentsResponse, 1)
+	go func() {
+		out, _ := s.PollAssignments(ctx, &wharfagentapi.PollAssignmentsRequest{ContainerInstance: ci, AckedSequence: first.Sequence, WaitSeconds: ptr.To(int32(30))})
+		ch <- out
+	}()
+	// Wait until the poll is past its instance check (in flight).
+	key := ec2Queue(ctx, "default", ptr.Value(ci)[strings.LastIndex(ptr.Value(ci), "/")+1:]).key()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		s.agents.mu.Lock()
+		waiting := s.agents.m[key] != nil && s.agents.m[key].inflight > 0
+		s.agents.mu.Unlock()
+		if waiting {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the poll never waited")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := s.DeregisterContainerInstance(ctx, &ecsapi.DeregisterContainerInstanceRequest{ContainerInstance: ci, Force: ptr.To(true)}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case out := <-ch:
+		if out == nil || len(out.Assignments) != 0 || ptr.Value(out.Sequence) == ptr.Value(first.Sequence) {
+			t.Fatalf("woken poll = %+v", out)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("deregistration did not wake the poll")
+	}
+	dt, err := s.DescribeTasks(ctx, &ecsapi.DescribeTasksRequest{Tasks: []string{ptr.Value(run.Tasks[0].TaskArn)}})
+	if err != nil || ptr.Value(dt.Tasks[0].LastStatus) != "STOPPED" || ptr.Value(dt.Tasks[0].Attachments[0].Status) != "DELETED" {
+		t.Fatalf("orphaned task: %+v %v", dt, err)
+	}
+	var held int
+	if err := s.view(ctx, func(tx store.Tx) error {
+		var err error
+		held, err = tx.Count(tblIPAM, "addr/")
+		return err
+	}); err != nil || held != 0 {
+		t.Fatalf("addresses held after deregistration: %d %v", held, err)
+	}
+	_, err = s.PollAssignments(ctx, &wharfagentapi.PollAssignmentsRequest{ContainerInstance: ci})
+	if !errors.Is(err, ErrClient) || !strings.Contains(errs.Message(err), "INACTIVE") {
+		t.Fatalf("poll of a deregistered instance: %v", err)
+	}
+}
