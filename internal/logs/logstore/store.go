@@ -23,7 +23,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"sync"
+	"sync/atomic"
 )
 
 // ErrDeleted: the stream was deleted while the caller used it.
@@ -36,8 +38,13 @@ type Options struct {
 	SegmentBytes int64
 	// BlockBytes is the granularity of the in-segment time index (default 64 KiB).
 	BlockBytes int64
-	Logger     *slog.Logger
-	root       string
+	// MaxOpenFiles bounds the segment files kept open for appending
+	// (default 1024); past it the least recently written streams' files
+	// are synced and closed, and reopened on their next append.
+	MaxOpenFiles int
+	Logger       *slog.Logger
+	root         string
+	open         *atomic.Int64
 }
 
 // Ref names a stream on disk: the tenant and the group's and stream's ids
@@ -115,12 +122,13 @@ type Stats struct {
 
 // Store is the event store.
 type Store struct {
-	opts    Options
-	syncer  *syncer
-	mu      sync.Mutex
-	streams map[string]*stream
-	gone    map[string]bool // deleted streams and groups, by path
-	closed  bool
+	opts     Options
+	syncer   *syncer
+	mu       sync.Mutex
+	evicting sync.Mutex // one closeIdle at a time
+	streams  map[string]*stream
+	gone     map[string]bool // deleted streams and groups, by path
+	closed   bool
 }
 
 // Open opens (creating) the store under root.
@@ -131,9 +139,13 @@ func Open(root string, opts Options) (*Store, error) {
 	if opts.BlockBytes <= 0 {
 		opts.BlockBytes = 64 << 10
 	}
+	if opts.MaxOpenFiles <= 0 {
+		opts.MaxOpenFiles = 1024
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	opts.open = &atomic.Int64{}
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("logstore: %w", err)
 	}
@@ -195,7 +207,35 @@ func (s *Store) Append(ref Ref, events []Event, ingest int64) error {
 	if err != nil {
 		return err
 	}
+	if s.opts.open.Load() > int64(s.opts.MaxOpenFiles) {
+		s.closeIdle()
+	}
 	return s.syncer.sync(f)
+}
+
+// closeIdle syncs and closes the active files of the least recently
+// written streams until half the open-file budget is left. Their waiting
+// writers are covered: closing syncs first.
+func (s *Store) closeIdle() {
+	if !s.evicting.TryLock() {
+		return
+	}
+	defer s.evicting.Unlock()
+	s.mu.Lock()
+	all := make([]*stream, 0, len(s.streams))
+	for _, st := range s.streams {
+		all = append(all, st)
+	}
+	s.mu.Unlock()
+	sort.Slice(all, func(i, j int) bool { return all[i].lastUse.Load() < all[j].lastUse.Load() })
+	for _, st := range all {
+		if s.opts.open.Load() <= int64(s.opts.MaxOpenFiles/2) {
+			return
+		}
+		if err := st.close(); err != nil {
+			s.opts.Logger.Warn("logstore: close idle segment", "dir", st.dir, "err", err)
+		}
+	}
 }
 
 // Stats summarises a stream.
@@ -266,7 +306,7 @@ func (s *Store) remove(p string, match func(string) bool) error {
 		st.deleted = true
 		if st.active != nil {
 			_ = st.active.Close()
-			st.active = nil
+			st.dropActive()
 		}
 		st.mu.Unlock()
 	}

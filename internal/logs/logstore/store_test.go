@@ -246,3 +246,26 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 	})
 }
+
+func TestIdleFilesAreClosed(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{MaxOpenFiles: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	refs := make([]Ref, 20)
+	for round := range 3 {
+		for i := range refs {
+			refs[i] = ref
+			refs[i].Stream = fmt.Sprint("s", i)
+			put(t, s, refs[i], round*10, 10)
+			if n := s.opts.open.Load(); n > 5 {
+				t.Fatalf("%d files open, budget 4", n)
+			}
+		}
+	}
+	for _, r := range refs {
+		checkSeq(t, forward(t, s, r, Position{}, All), 0, 30)
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // stream is one log stream's segments. mu serialises appends, rotation
@@ -22,7 +24,19 @@ type stream struct {
 	active  *os.File   // open for append; nil until the first append after open/seal
 	sealed  bool       // the last segment is sealed (rotate before appending)
 	deleted bool
-	made    bool // dir exists
+	made    bool         // dir exists
+	lastUse atomic.Int64 // unix ns of the last append, for closing idle files
+}
+
+// setActive and dropActive keep the store's count of open segment files.
+func (st *stream) setActive(f *os.File) {
+	st.active = f
+	st.opts.open.Add(1)
+}
+
+func (st *stream) dropActive() {
+	st.active = nil
+	st.opts.open.Add(-1)
 }
 
 // load reads the stream's directory: sealed segments from their index
@@ -115,6 +129,7 @@ func (st *stream) appendBatch(buf []byte, recs []Event, ingest int64) (*os.File,
 	if st.deleted {
 		return nil, ErrDeleted
 	}
+	st.lastUse.Store(time.Now().UnixNano())
 	if err := st.ensureActive(int64(len(buf))); err != nil {
 		return nil, err
 	}
@@ -155,7 +170,7 @@ func (st *stream) ensureActive(n int64) error {
 			if err != nil {
 				return err
 			}
-			st.active = f
+			st.setActive(f)
 			return nil
 		} else {
 			return nil
@@ -182,7 +197,8 @@ func (st *stream) ensureActive(n int64) error {
 		return err
 	}
 	st.segs = append(st.segs, newSegment(seq))
-	st.active, st.sealed = f, false
+	st.setActive(f)
+	st.sealed = false
 	return nil
 }
 
@@ -193,10 +209,11 @@ func (st *stream) seal() error {
 		if err := st.active.Sync(); err != nil {
 			return err
 		}
-		if err := st.active.Close(); err != nil {
+		err := st.active.Close()
+		st.dropActive()
+		if err != nil {
 			return err
 		}
-		st.active = nil
 	}
 	st.sealed = true
 	return writeIndex(st.dir, g)
@@ -228,7 +245,7 @@ func (st *stream) expire(before int64) (int64, error) {
 		}
 		if i == len(st.segs)-1 && st.active != nil {
 			_ = st.active.Close()
-			st.active = nil
+			st.dropActive()
 		}
 		if err := os.Remove(filepath.Join(st.dir, segName(g.Seq))); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			keep = append(keep, st.segs[i:]...)
@@ -266,6 +283,6 @@ func (st *stream) close() error {
 	if cerr := st.active.Close(); err == nil {
 		err = cerr
 	}
-	st.active = nil
+	st.dropActive()
 	return err
 }
