@@ -95,8 +95,9 @@ func newHarness(t *testing.T, mod func(*task.Config)) *harness {
 	t.Helper()
 	rt := testimg.Engine(t)
 	img := testimg.Busybox(t)
-	h := &harness{t: t, rt: rt, instance: "wharf-test-" + strings.ToLower(t.Name()) + "-" + testRun,
-		image: "wharf-test-task-busybox:" + testRun + "-" + strings.ToLower(t.Name()), rec: &recorder{wake: make(chan struct{}, 1)}}
+	tn := strings.NewReplacer("/", "-", "_", "-").Replace(strings.ToLower(t.Name()))
+	h := &harness{t: t, rt: rt, instance: "wharf-test-" + tn + "-" + testRun,
+		image: "wharf-test-task-busybox:" + testRun + "-" + tn, rec: &recorder{wake: make(chan struct{}, 1)}}
 	testimg.LoadDocker(t, img, h.image)
 	h.cfg = task.Config{
 		Runtime: rt, PullBehavior: task.PullPreferCached, CleanupWait: time.Hour, Report: h.rec.report,
@@ -693,5 +694,40 @@ func TestAgentStopsWhileTaskStops(t *testing.T) {
 	}
 	if st := h.inspect(id); st.State != runtime.StateStopped {
 		t.Errorf("container %s", st.State)
+	}
+}
+
+// TestPullBehaviors runs an image cached locally under the name of a
+// registry that refuses connections, with each pull behaviour.
+func TestPullBehaviors(t *testing.T) {
+	t.Parallel()
+	cached := "127.0.0.1:1/wharf-test/cached:" + testRun
+	for _, tc := range []struct {
+		behavior string
+		pulls    bool // pullStartedAt set
+		runs     bool
+	}{
+		{task.PullDefault, true, true},       // the pull fails; the cached image is used
+		{task.PullAlways, true, false},       // the pull fails; so does the task
+		{task.PullPreferCached, false, true}, // cached: no pull
+		{task.PullOnce, false, true},
+	} {
+		t.Run(tc.behavior, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, func(c *task.Config) { c.PullBehavior = tc.behavior })
+			ref := cached + "-" + tc.behavior
+			testimg.LoadDocker(t, testimg.Busybox(t), ref)
+			tk := h.newTask("bridge", ecsapi.ContainerDefinition{Name: ptr.To("app"), Image: ptr.To(ref), Command: sh("exit 0")})
+			h.m.Apply(tk)
+			c := h.waitFor("STOPPED", 60*time.Second, stopped)
+			app := container(c, "app")
+			ran := app.ExitCode != nil && *app.ExitCode == 0 && c.StopCode == task.StopEssentialExited
+			if ran != tc.runs || c.PullStartedAt.IsZero() == tc.pulls {
+				t.Errorf("%s: ran %v (want %v), pullStartedAt %v (want set: %v): %s", tc.behavior, ran, tc.runs, c.PullStartedAt, tc.pulls, describe(c))
+			}
+			if !tc.runs && !strings.HasPrefix(c.StoppedReason, "CannotPullContainerError") {
+				t.Errorf("reason %q", c.StoppedReason)
+			}
+		})
 	}
 }
