@@ -129,10 +129,13 @@ func (r *Remote) SubmitHealth(ctx context.Context, cluster, taskARN string, heal
 
 // RegistryAuth returns an ECR token for images in Wharf's registry: with
 // the task's execution role when it has one (as ECS pulls), else with the
-// agent's own credentials. Other registries are pulled anonymously.
+// agent's own credentials. Wharf's registry is the endpoint's host, or the
+// proxyEndpoint GetAuthorizationToken names (the public host); other
+// registries are pulled anonymously.
 func (r *Remote) RegistryAuth(ctx context.Context, t *agentproto.Task, image string) (*wrt.Auth, error) {
-	if !inRegistry(image, r.registryHost) {
-		return nil, nil
+	host, _, ok := strings.Cut(image, "/")
+	if !ok || !strings.ContainsAny(host, ".:") && host != "localhost" {
+		return nil, nil // a Docker Hub name: not ours
 	}
 	cfg := r.cfg.Copy()
 	if c := t.ExecutionRole; c != nil {
@@ -141,10 +144,17 @@ func (r *Remote) RegistryAuth(ctx context.Context, t *agentproto.Task, image str
 	client := ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.BaseEndpoint = aws.String("http://" + r.registryHost) })
 	out, err := client.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
 	if err != nil {
-		return nil, err
+		if host == r.registryHost {
+			return nil, err
+		}
+		return nil, nil
 	}
 	if len(out.AuthorizationData) == 0 {
 		return nil, fmt.Errorf("agent: GetAuthorizationToken returned no token")
+	}
+	proxy := strings.TrimPrefix(strings.TrimPrefix(aws.ToString(out.AuthorizationData[0].ProxyEndpoint), "http://"), "https://")
+	if host != r.registryHost && host != proxy && !strings.Contains(host, ".dkr.ecr.") {
+		return nil, nil
 	}
 	return decodeECRToken(aws.ToString(out.AuthorizationData[0].AuthorizationToken))
 }
@@ -160,16 +170,6 @@ func decodeECRToken(tok string) (*wrt.Auth, error) {
 		return nil, fmt.Errorf("agent: registry token is not user:password")
 	}
 	return &wrt.Auth{Username: user, Password: pass}, nil
-}
-
-// inRegistry reports whether image names a repository of the registry at
-// host (host[:port]), or of any *.dkr.ecr.* host Wharf serves.
-func inRegistry(image, host string) bool {
-	first, _, ok := strings.Cut(image, "/")
-	if !ok {
-		return false
-	}
-	return first == host || strings.Contains(first, ".dkr.ecr.")
 }
 
 func optString(s string) *string {

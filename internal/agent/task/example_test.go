@@ -10,7 +10,8 @@ import (
 )
 
 // Plan translates an assignment into what the runtime creates: here a
-// bridge task whose web container got host port 32768 from placement.
+// bridge task whose web container maps port 80 to a dynamic host port
+// (0: the runtime picks one; placement's booking is not binding).
 func ExamplePlan() {
 	t := &agentproto.Task{
 		TaskARN:    "arn:aws:ecs:us-east-1:000000000000:task/default/abc",
@@ -36,7 +37,7 @@ func ExamplePlan() {
 	fmt.Println(s.Environment["AWS_EXECUTION_ENV"], s.Labels[task.LabelFamily], s.Labels[task.LabelRevision])
 	// Output:
 	// ecs-web-2-nginx-b17ef8176eb1d84a9fea
-	// nginx:1.27 bridge 80 -> 32768
+	// nginx:1.27 bridge 80 -> 0
 	// cpu shares 2 memory MiB 256 stop timeout 30s
 	// AWS_ECS_EC2 web 2
 }

@@ -413,7 +413,14 @@ func planContainer(t *agentproto.Task, h HostConfig, p *TaskPlan, cd *ecsapi.Con
 				proto = "tcp"
 			}
 			host := i32(pm.HostPort)
+			// A dynamic port (hostPort 0) is left to the runtime, which picks
+			// a free ephemeral port and reports it (as the ECS agent does by
+			// default): the port placement booked may be taken by a container
+			// this control plane does not know of.
 			for _, ac := range t.Containers {
+				if host == 0 {
+					break
+				}
 				if ac.Name != name {
 					continue
 				}

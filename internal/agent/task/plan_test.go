@@ -129,7 +129,7 @@ func TestPlanBridge(t *testing.T) {
 	if s.CPUShares != 256 || s.MemoryMiB != 512 || s.MemoryReservationMiB != 128 || s.NanoCPUs != 0 {
 		t.Errorf("resources: shares %d mem %d res %d nano %d", s.CPUShares, s.MemoryMiB, s.MemoryReservationMiB, s.NanoCPUs)
 	}
-	wantPorts := []runtime.PortMapping{{ContainerPort: 80, HostPort: 32768, Protocol: "tcp"}, {ContainerPort: 53, HostPort: 5353, Protocol: "udp"}}
+	wantPorts := []runtime.PortMapping{{ContainerPort: 80, HostPort: 0, Protocol: "tcp"}, {ContainerPort: 53, HostPort: 5353, Protocol: "udp"}}
 	if s.NetworkMode != "bridge" || !reflect.DeepEqual(s.PortMappings, wantPorts) {
 		t.Errorf("network %q ports %+v", s.NetworkMode, s.PortMappings)
 	}
