@@ -55,7 +55,9 @@ type Config struct {
 	// wake it.
 	ServiceSchedulerInterval time.Duration
 	// ManagedCapacity runs FARGATE tasks on the local Docker Engine
-	// ("on", the default) or not ("off": FARGATE RunTask is refused).
+	// ("on", the default) or not ("off": FARGATE RunTask is refused;
+	// "external": they are accepted and left in the managed queue for a
+	// runner outside this server — tests simulate one).
 	ManagedCapacity string
 	// DockerHost is the engine of the managed capacity (default
 	// DOCKER_HOST, then unix:///var/run/docker.sock).
@@ -90,7 +92,7 @@ func (c *Config) Validate() error {
 		c.Region = "us-east-1"
 	}
 	switch c.ManagedCapacity {
-	case "", "on", "off":
+	case "", "on", "off", "external":
 	default:
 		problems = append(problems, fmt.Errorf("--fargate %q: want on or off", c.ManagedCapacity))
 	}

@@ -123,16 +123,19 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	iamSvc := iam.New(st, iam.Options{Now: cfg.Now})
 	stsSvc := sts.New(iamSvc, sts.Options{Now: cfg.Now})
 	var managedCap ecs.ManagedCapacityFunc
-	if cfg.ManagedCapacity != "off" {
+	switch cfg.ManagedCapacity {
+	case "off":
+		managedCap = func(context.Context) error {
+			return errors.New("this Wharf server runs without managed capacity (--fargate=off); use the EC2 launch type with `wharf agent`")
+		}
+	case "external":
+		// Tasks are queued for a runner outside the server (tests).
+	default:
 		if s.capacity, err = newCapacity(cfg); err != nil {
 			ln.Close()
 			return nil, err
 		}
 		managedCap = s.capacity.available
-	} else {
-		managedCap = func(context.Context) error {
-			return errors.New("this Wharf server runs without managed capacity (--fargate=off); use the EC2 launch type with `wharf agent`")
-		}
 	}
 	ecsSvc := ecs.New(st, ecs.Options{Now: cfg.Now, Logger: log, Endpoint: "http://" + addr, ManagedCapacity: managedCap,
 		StoppedTaskRetention: cfg.StoppedTaskRetention, AgentTimeout: cfg.AgentTimeout,

@@ -25,9 +25,10 @@ type Env struct {
 // Start runs a server for the life of t. mutate may adjust the config.
 func Start(t testing.TB, mutate ...func(*server.Config)) *Env {
 	t.Helper()
-	// Managed (FARGATE) capacity is off unless a test turns it on: it
-	// talks to the Docker Engine, which most tests do not need.
-	cfg := server.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", ManagedCapacity: "off"}
+	// FARGATE tasks are accepted but not run unless a test turns managed
+	// capacity on: it talks to the Docker Engine, which most tests do not
+	// need.
+	cfg := server.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", ManagedCapacity: "external"}
 	for _, m := range mutate {
 		m(&cfg)
 	}
