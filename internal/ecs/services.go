@@ -250,6 +250,19 @@ func (s *Service) CreateService(ctx context.Context, in *ecsapi.CreateServiceReq
 		if p := principal.From(ctx); p != nil {
 			r.CreatedBy = p.ARN
 		}
+		if strategy == "DAEMON" {
+			// A first count (the scheduler's passes apply the constraints):
+			// a waiter called right away must not see 0 of 0 as stable.
+			insts, err := scanAll[instanceRec](tx, instancePrefix(c.Name))
+			if err != nil {
+				return err
+			}
+			for _, in := range insts {
+				if in.Status == statusActive {
+					r.DesiredCount++
+				}
+			}
+		}
 		if r.LaunchType == "FARGATE" && r.Platform == "" {
 			r.Platform = "LATEST"
 		}

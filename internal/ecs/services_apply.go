@@ -10,13 +10,14 @@ import (
 
 	"github.com/wharfhq/wharf/api/ecsapi"
 	"github.com/wharfhq/wharf/internal/ecs/sched"
+	"github.com/wharfhq/wharf/internal/errs"
 	"github.com/wharfhq/wharf/internal/placement"
 	"github.com/wharfhq/wharf/internal/ptr"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
-// placeEventEvery bounds how often "unable to place a task" is recorded
-// for one service while the condition lasts.
+// placeEventEvery bounds how often "unable to place a task" (or "failed
+// to launch a task") is recorded for one service while it lasts.
 const placeEventEvery = time.Minute
 
 // clusterState is what one pass reads of a cluster.
@@ -266,7 +267,13 @@ func (s *Service) reconcileService(ctx context.Context, cs *clusterState, r *ser
 	placeFailed := ""
 	for _, start := range plan.Start {
 		ids, closest, err := s.startServiceTasks(ctx, r, start)
-		if err != nil {
+		var derr *errs.Error
+		switch {
+		case errors.As(err, &derr) && placeFailed == "":
+			// A caller-facing refusal (no FARGATE capacity, an inactive
+			// task definition…) is the service's event, as ECS records it.
+			placeFailed = sched.LaunchFailedEvent(r.Name, derr.Msg)
+		case err != nil:
 			s.log.Warn("ecs: service scheduler could not start tasks", "service", r.Name, "err", err)
 		}
 		if len(ids) > 0 {

@@ -351,3 +351,36 @@ func TestECSServiceDeleteClusterRefused(t *testing.T) {
 		t.Fatalf("delete cluster: %v", err)
 	}
 }
+
+// TestECSServiceLaunchFailureEvent: a FARGATE service on a server without
+// managed capacity records ECS's "failed to launch a task" event instead
+// of failing silently.
+func TestECSServiceLaunchFailureEvent(t *testing.T) {
+	c, _ := fastServices(t)
+	ctx := context.Background()
+	fg, err := c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("fg"), NetworkMode: types.NetworkModeAwsvpc,
+		RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate}, Cpu: aws.String("256"), Memory: aws.String("512"),
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("busybox")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String("fg"), TaskDefinition: fg.TaskDefinition.TaskDefinitionArn,
+		DesiredCount: aws.Int32(1), LaunchType: types.LaunchTypeFargate,
+		NetworkConfiguration: &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{Subnets: []string{"subnet-1"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(out.Service.PlatformVersion) != "LATEST" || !strings.HasSuffix(aws.ToString(out.Service.ClusterArn), ":cluster/default") {
+		t.Fatalf("created: %+v", out.Service)
+	}
+	launched, failed := false, false
+	waitFor(t, "a task or the launch failure event", 5*time.Second, func() bool {
+		l, err := c.ListTasks(ctx, &ecs.ListTasksInput{ServiceName: aws.String("fg")})
+		launched = err == nil && len(l.TaskArns) > 0
+		failed = hasEvent(describeService(t, c, "default", "fg"), "(service fg) failed to launch a task with (error ")
+		return launched || failed
+	})
+	if launched {
+		t.Skip("this server runs FARGATE tasks; the launch failure cannot be shown")
+	}
+}

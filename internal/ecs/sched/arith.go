@@ -82,6 +82,12 @@ func UnableToPlaceEvent(name, closest string) string {
 	return msg
 }
 
+// LaunchFailedEvent is ECS's message when a task could not be launched,
+// e.g. "(service NAME) failed to launch a task with (error MESSAGE).".
+func LaunchFailedEvent(name, msg string) string {
+	return fmt.Sprintf("%s failed to launch a task with (error %s).", svcPrefix(name), msg)
+}
+
 // ThrottleEvent is the message of ECS's start throttle.
 func ThrottleEvent(name string) string {
 	return svcPrefix(name) + " is unable to consistently start tasks successfully. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide."
