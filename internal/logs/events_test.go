@@ -1,12 +1,14 @@
 package logs
 
 import (
+	"context"
 	"errors"
 	"testing"
 
 	"github.com/wharfhq/wharf/api/logsapi"
 	"github.com/wharfhq/wharf/internal/logs/logstore"
 	"github.com/wharfhq/wharf/internal/ptr"
+	"github.com/wharfhq/wharf/internal/tenancy"
 )
 
 func batch(ts ...int64) []logsapi.InputLogEvent {
@@ -79,6 +81,26 @@ func TestPosTokens(t *testing.T) {
 	for _, bad := range []string{"", "f/", "x/0000000000000000000100000000000000000001", "f/000000000000000000010000000000000000000a"} {
 		if _, _, err := decodePosToken(bad); !errors.Is(err, ErrInvalidParameter) {
 			t.Errorf("decodePosToken(%q) = %v", bad, err)
+		}
+	}
+}
+
+func TestResourceARN(t *testing.T) {
+	ctx := tenancy.With(context.Background(), "123456789012", "us-east-1")
+	for _, c := range []struct {
+		op   string
+		in   map[string]any
+		want string
+	}{
+		{"CreateLogGroup", map[string]any{"logGroupName": "/ecs/web"}, "arn:aws:logs:us-east-1:123456789012:log-group:/ecs/web:*"},
+		{"PutLogEvents", map[string]any{"logGroupName": "g", "logStreamName": "a/b"}, "arn:aws:logs:us-east-1:123456789012:log-group:g:log-stream:a/b"},
+		{"CreateLogStream", map[string]any{"logGroupName": "g", "logStreamName": "s"}, "arn:aws:logs:us-east-1:123456789012:log-group:g:*"},
+		{"DescribeLogGroups", map[string]any{}, "arn:aws:logs:us-east-1:123456789012:log-group:*"},
+		{"FilterLogEvents", map[string]any{"logGroupIdentifier": "arn:aws:logs:us-east-1:123456789012:log-group:g"}, "arn:aws:logs:us-east-1:123456789012:log-group:g:*"},
+		{"TagResource", map[string]any{"resourceArn": "arn:aws:logs:us-east-1:123456789012:log-group:g"}, "arn:aws:logs:us-east-1:123456789012:log-group:g:*"},
+	} {
+		if got := ResourceARN(ctx, c.op, c.in); got != c.want {
+			t.Errorf("%s %v: %s, want %s", c.op, c.in, got, c.want)
 		}
 	}
 }

@@ -175,9 +175,10 @@ func groupNameOf(name, ident *string) (string, error) {
 	return id, nil
 }
 
-// ResourceARN names the log group an operation acts on, for IAM:
-// arn:aws:logs:REGION:ACCOUNT:log-group:NAME:* (log-group:* for calls that
-// name no group).
+// ResourceARN names the resource an operation acts on, for IAM:
+// arn:aws:logs:REGION:ACCOUNT:log-group:NAME:* for group operations,
+// …:log-group:NAME:log-stream:STREAM for PutLogEvents, GetLogEvents and
+// DeleteLogStream, log-group:* for calls that name no group.
 func ResourceARN(ctx context.Context, op string, in map[string]any) string {
 	str := func(k string) string { v, _ := in[k].(string); return v }
 	if a := str("resourceArn"); a != "" {
@@ -197,15 +198,25 @@ func ResourceARN(ctx context.Context, op string, in map[string]any) string {
 		name = id
 	}
 	if name == "" {
-		name = "*"
 		a, err := arn.Regional(ctx, "logs", "log-group:*")
 		if err != nil {
 			return "*"
 		}
 		return a
 	}
+	// Operations on one stream act on the log-stream resource, which a
+	// policy on "log-group:NAME:*" covers.
+	if stream := str("logStreamName"); stream != "" && streamOps[op] {
+		if a, err := arn.Regional(ctx, "logs", "log-group:"+name+":log-stream:"+stream); err == nil {
+			return a
+		}
+	}
 	return GroupARN(ctx, name)
 }
+
+// streamOps act on a log-stream resource (the service authorization
+// reference's resource type for them).
+var streamOps = map[string]bool{"PutLogEvents": true, "GetLogEvents": true, "DeleteLogStream": true}
 
 func loadGroup(tx store.Tx, name string) (groupDoc, int64, error) {
 	it, err := tx.Get(tblGroups, name)
