@@ -145,3 +145,65 @@ func BenchmarkReconcileServices(b *testing.B) {
 	b.ReportMetric(float64(first.Milliseconds()), "first-pass-ms")
 	b.ReportMetric(float64(passes), "passes-to-steady")
 }
+
+// BenchmarkRollingUpdate10 measures a rolling update (100/200) of a
+// 10-task service from UpdateService to the deployment's COMPLETED, with
+// agents that report every change at once between two passes: it reports
+// the scheduler passes it took (with the 1 s loop, the seconds it takes
+// beyond the agents' own start time) and the control plane's time.
+func BenchmarkRollingUpdate10(b *testing.B) {
+	st, err := sqlite.Open(filepath.Join(b.TempDir(), "wharf.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	s := New(st, Options{})
+	ctx := tenancy.With(context.Background(), "123456789012", "us-east-1")
+	s.CreateCluster(ctx, &ecsapi.CreateClusterRequest{ClusterName: ptr.To("roll")})
+	for i := range 3 {
+		if _, err := s.RegisterContainerInstance(ctx, &ecsapi.RegisterContainerInstanceRequest{Cluster: ptr.To("roll"),
+			InstanceIdentityDocument: ptr.To(fmt.Sprintf(`{"instanceId":"i-%017d","availabilityZone":"us-east-1%c"}`, i, 'a'+rune(i))),
+			TotalResources: []ecsapi.Resource{
+				{Name: ptr.To("CPU"), Type: ptr.To("INTEGER"), IntegerValue: ptr.To(int32(1 << 20))},
+				{Name: ptr.To("MEMORY"), Type: ptr.To("INTEGER"), IntegerValue: ptr.To(int32(1 << 20))}}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s.RegisterTaskDefinition(ctx, &ecsapi.RegisterTaskDefinitionRequest{Family: ptr.To("w"),
+		ContainerDefinitions: []ecsapi.ContainerDefinition{{Name: ptr.To("w"), Image: ptr.To("busybox"), Cpu: ptr.To(int32(1)), Memory: ptr.To(int32(8))}}})
+	if _, err := s.CreateService(ctx, &ecsapi.CreateServiceRequest{Cluster: ptr.To("roll"), ServiceName: ptr.To("web"),
+		TaskDefinition: ptr.To("w"), DesiredCount: ptr.To(int32(10))}); err != nil {
+		b.Fatal(err)
+	}
+	l := s.NewServiceScheduler(time.Second)
+	// untilCompleted runs passes, the agents acting after each, until the
+	// primary deployment is COMPLETED; it returns the passes taken.
+	untilCompleted := func() int {
+		for n := 1; n <= 100; n++ {
+			if _, err := l.ReconcileServices(ctx, time.Now()); err != nil {
+				b.Fatal(err)
+			}
+			var r serviceRec
+			if err := s.view(ctx, func(tx store.Tx) error { _, err := getJSON(tx, serviceKey("roll", "web"), &r); return err }); err != nil {
+				b.Fatal(err)
+			}
+			if r.Deployments[0].RolloutState == "COMPLETED" {
+				return n
+			}
+			runAllTasks(b, s, ctx, "roll")
+		}
+		b.Fatal("no COMPLETED in 100 passes")
+		return 0
+	}
+	untilCompleted()
+	passes := 0
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := s.UpdateService(ctx, &ecsapi.UpdateServiceRequest{Cluster: ptr.To("roll"), Service: ptr.To("web"),
+			ForceNewDeployment: ptr.To(true)}); err != nil {
+			b.Fatal(err)
+		}
+		passes += untilCompleted()
+	}
+	b.ReportMetric(float64(passes)/float64(b.N), "passes")
+}
