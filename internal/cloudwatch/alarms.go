@@ -162,11 +162,13 @@ func checkAlarm(in *cloudwatchapi.PutMetricAlarmInput) error {
 		if (in.Statistic == nil) == (in.ExtendedStatistic == nil) {
 			return errs.New(ErrInvalidParameterCombination, "Exactly one of the parameters Statistic and ExtendedStatistic must be specified.")
 		}
-		if in.ExtendedStatistic != nil {
-			return invalid("ExtendedStatistic (percentiles) is not supported by Wharf; use Statistic.")
+		if x := in.ExtendedStatistic; x != nil && !percentileRE.MatchString(*x) {
+			return invalid("The value %s for parameter ExtendedStatistic is invalid (Wharf computes percentiles p0 to p100).", *x)
 		}
-		if _, ok := statValue(tsdb.Stats{}, *in.Statistic); !ok {
-			return invalid("The value %s for parameter Statistic is invalid.", *in.Statistic)
+		if st := in.Statistic; st != nil {
+			if _, ok := statValue(tsdb.Stats{}, *st); !ok || percentileRE.MatchString(*st) {
+				return invalid("The value %s for parameter Statistic is invalid.", *st)
+			}
 		}
 		if in.Period == nil {
 			return errs.New(ErrMissingParameter, "The parameter Period is required.")

@@ -77,7 +77,7 @@ func planQueries(qs []cloudwatchapi.MetricDataQuery, defaultPeriod int64) (*quer
 				return nil, err
 			}
 			if _, ok := statValue(tsdb.Stats{}, deref(ms.Stat)); !ok {
-				return nil, invalid("The value %s for parameter %s.MetricStat.Stat is invalid (Wharf computes SampleCount, Average, Sum, Minimum and Maximum).", deref(ms.Stat), where)
+				return nil, invalid("The value %s for parameter %s.MetricStat.Stat is invalid (Wharf computes SampleCount, Average, Sum, Minimum, Maximum and percentiles pNN).", deref(ms.Stat), where)
 			}
 			if p.period == 0 || pq.period < p.period {
 				p.period = pq.period

@@ -3,6 +3,9 @@ package cloudwatch
 import (
 	"context"
 	"fmt"
+	"math"
+	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/wharfhq/wharf/api/cloudwatchapi"
@@ -13,9 +16,18 @@ import (
 // maxDatapoints is GetMetricStatistics' limit on periods per call.
 const maxDatapoints = 1440
 
+// percentileRE matches the percentile statistics Wharf computes: p0–p100
+// with up to two decimals (p99, p99.9, p50).
+var percentileRE = regexp.MustCompile(`^p(100|[0-9]{1,2}(\.[0-9]{1,2})?)$`)
+
 // statValue returns statistic name of a bucket's statistic set; ok is
-// false for a name Wharf does not compute.
+// false for a name Wharf does not compute. A percentile of data sent only
+// as statistic sets is NaN (no value).
 func statValue(st tsdb.Stats, name string) (float64, bool) {
+	if percentileRE.MatchString(name) {
+		p, _ := strconv.ParseFloat(name[1:], 64)
+		return st.Percentile(p), true
+	}
 	switch name {
 	case "SampleCount":
 		return st.Count, true
@@ -83,8 +95,10 @@ func (s *Service) GetMetricStatistics(ctx context.Context, in *cloudwatchapi.Get
 	if len(in.Statistics) > 0 && len(in.ExtendedStatistics) > 0 {
 		return nil, errs.New(ErrInvalidParameterCombination, "Statistics and ExtendedStatistics cannot both be specified.")
 	}
-	if len(in.ExtendedStatistics) > 0 {
-		return nil, invalid("ExtendedStatistics (percentiles) are not supported by Wharf; use Statistics.")
+	for _, x := range in.ExtendedStatistics {
+		if !percentileRE.MatchString(x) {
+			return nil, invalid("The value %s for parameter ExtendedStatistics is invalid (Wharf computes percentiles p0 to p100).", x)
+		}
 	}
 	start, end := deref(in.StartTime), deref(in.EndTime)
 	if !start.Before(end) {
@@ -108,6 +122,17 @@ func (s *Service) GetMetricStatistics(ctx context.Context, in *cloudwatchapi.Get
 			unit = "None"
 		}
 		dp := cloudwatchapi.Datapoint{Timestamp: &ts, Unit: &unit}
+		for _, x := range in.ExtendedStatistics {
+			if v, _ := statValue(b.Stats, x); !math.IsNaN(v) {
+				if dp.ExtendedStatistics == nil {
+					dp.ExtendedStatistics = map[string]float64{}
+				}
+				dp.ExtendedStatistics[x] = v
+			}
+		}
+		if len(in.ExtendedStatistics) > 0 && dp.ExtendedStatistics == nil {
+			continue // only statistic sets in this period: no percentile
+		}
 		for _, name := range in.Statistics {
 			v, ok := statValue(b.Stats, name)
 			if !ok {

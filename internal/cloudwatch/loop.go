@@ -3,6 +3,7 @@ package cloudwatch
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"time"
 
@@ -211,6 +212,9 @@ func (s *Service) ruleAndSamples(tn tsdb.Tenant, d *alarmDoc, now time.Time) (Ru
 		Comparison: deref(a.ComparisonOperator), Threshold: deref(a.Threshold), TreatMissingData: deref(a.TreatMissingData),
 		State: deref(a.StateValue), Statistic: deref(a.Statistic),
 	}
+	if a.ExtendedStatistic != nil {
+		rule.Statistic = *a.ExtendedStatistic
+	}
 	n := int64(max(rule.EvaluationPeriods, 1))
 	if len(a.Metrics) == 0 {
 		p := int64(deref(a.Period))
@@ -224,6 +228,9 @@ func (s *Service) ruleAndSamples(tn tsdb.Tenant, d *alarmDoc, now time.Time) (Ru
 		samples := make([]Sample, 0, len(bs))
 		for _, b := range bs {
 			v, _ := statValue(b.Stats, rule.Statistic)
+			if math.IsNaN(v) {
+				continue // a percentile of statistic sets: no value, as missing
+			}
 			samples = append(samples, Sample{T: time.Unix(b.T, 0), V: v, N: b.Count})
 		}
 		return rule, samples, nil

@@ -133,7 +133,7 @@ func datum(ns string, md *cloudwatchapi.MetricDatum, n int, now time.Time) (tsdb
 		if err := checkValue(*md.Value, p+".Value"); err != nil {
 			return d, err
 		}
-		d.Stats = tsdb.Stats{Count: 1, Sum: *md.Value, Min: *md.Value, Max: *md.Value}
+		d.Stats.Observe(*md.Value, 1)
 	case len(md.Values) > 0:
 		if len(md.Counts) > 0 && len(md.Counts) != len(md.Values) {
 			return d, errs.New(ErrInvalidParameterCombination, "The parameters %s.Values and %s.Counts must be of the same size.", p, p)
@@ -155,7 +155,7 @@ func datum(ns string, md *cloudwatchapi.MetricDatum, n int, now time.Time) (tsdb
 					continue
 				}
 			}
-			d.Stats.Merge(tsdb.Stats{Count: c, Sum: v * c, Min: v, Max: v})
+			d.Stats.Observe(v, c)
 		}
 		if d.Count == 0 {
 			return d, invalid("The parameter %s.Counts must contain a positive count.", p)

@@ -63,7 +63,9 @@ func (s *Service) applyResult(tx store.Tx, d *alarmDoc, rev int64, res Result, n
 	a := &d.Alarm
 	old := deref(a.StateValue)
 	t := now.UTC()
-	if res.Keep || (old == res.State && deref(a.StateReason) == res.Reason) {
+	// The state and its reason change only on a transition, as in
+	// CloudWatch: the reason explains the last change of state.
+	if res.Keep || old == res.State {
 		return nil, nil
 	}
 	oldReason, oldData := deref(a.StateReason), deref(a.StateReasonData)
@@ -72,11 +74,7 @@ func (s *Service) applyResult(tx store.Tx, d *alarmDoc, rev int64, res Result, n
 	if res.ReasonData != "" {
 		a.StateReasonData = &res.ReasonData
 	}
-	a.StateUpdatedTimestamp = &t
-	if old == res.State {
-		return nil, putAlarm(tx, d, rev)
-	}
-	a.StateTransitionedTimestamp = &t
+	a.StateUpdatedTimestamp, a.StateTransitionedTimestamp = &t, &t
 	if err := putAlarm(tx, d, rev); err != nil {
 		return nil, err
 	}

@@ -91,9 +91,36 @@ func TestCloudWatchMetricsGoSDK(t *testing.T) {
 		t.Fatalf("unit filter = %+v, %v", st, err)
 	}
 
+	// Percentiles over values (and none for a period with only a statistic set).
+	vals := make([]float64, 100)
+	for i := range vals {
+		vals[i] = float64(i + 1)
+	}
+	if _, err := cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("Pct"), MetricData: []cwtypes.MetricDatum{
+		{MetricName: aws.String("Lat"), Timestamp: aws.Time(base), Values: vals},
+		{MetricName: aws.String("Lat"), Timestamp: aws.Time(base.Add(time.Minute)), StatisticValues: &cwtypes.StatisticSet{SampleCount: aws.Float64(1), Sum: aws.Float64(1), Minimum: aws.Float64(1), Maximum: aws.Float64(1)}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	pst, err := cw.GetMetricStatistics(ctx, &cloudwatch.GetMetricStatisticsInput{Namespace: aws.String("Pct"), MetricName: aws.String("Lat"),
+		StartTime: aws.Time(base), EndTime: aws.Time(base.Add(2 * time.Minute)), Period: aws.Int32(60), ExtendedStatistics: []string{"p50", "p99", "p99.9"}})
+	if err != nil || len(pst.Datapoints) != 1 {
+		t.Fatalf("percentiles: %+v, %v", pst, err)
+	}
+	if ex := pst.Datapoints[0].ExtendedStatistics; ex["p50"] < 49.5 || ex["p50"] > 50.5 || ex["p99"] < 98 || ex["p99"] > 100 || ex["p99.9"] > 100 {
+		t.Fatalf("percentiles: %v", ex)
+	}
+	if _, err := cw.GetMetricStatistics(ctx, &cloudwatch.GetMetricStatisticsInput{Namespace: aws.String("Pct"), MetricName: aws.String("Lat"),
+		StartTime: aws.Time(base), EndTime: aws.Time(base.Add(2 * time.Minute)), Period: aws.Int32(60), ExtendedStatistics: []string{"p101"}}); apiCode(t, err) != "InvalidParameterValue" {
+		t.Fatalf("p101: %v", err)
+	}
+
 	lm, err := cw.ListMetrics(ctx, &cloudwatch.ListMetricsInput{Namespace: aws.String("App")})
 	if err != nil || len(lm.Metrics) != 3 {
 		t.Fatalf("ListMetrics = %+v, %v", lm, err)
+	}
+	if lm, err := cw.ListMetrics(ctx, &cloudwatch.ListMetricsInput{}); err != nil || len(lm.Metrics) != 4 {
+		t.Fatalf("ListMetrics, all namespaces = %+v, %v", lm, err)
 	}
 	lm, err = cw.ListMetrics(ctx, &cloudwatch.ListMetricsInput{Dimensions: []cwtypes.DimensionFilter{{Name: aws.String("Zone")}}})
 	if err != nil || len(lm.Metrics) != 1 || aws.ToString(lm.Metrics[0].MetricName) != "Requests" || len(lm.Metrics[0].Dimensions) != 2 {

@@ -35,15 +35,17 @@ var Tiers = []Tier{
 	{3600, 455 * 24 * time.Hour},
 }
 
-// Stats is a statistic set.
+// Stats is a statistic set, with the distribution of its values when
+// they were sent as values (not as a statistic set), for percentiles.
 type Stats struct {
 	Count, Sum, Min, Max float64
+	Hist                 []Bin `json:",omitempty"`
 }
 
-// Merge adds o to s.
+// Merge adds o to s. s owns its distribution and o is only read.
 func (s *Stats) Merge(o Stats) {
 	if s.Count == 0 {
-		*s = o
+		*s = o.clone()
 		return
 	}
 	if o.Count == 0 {
@@ -53,6 +55,9 @@ func (s *Stats) Merge(o Stats) {
 	s.Sum += o.Sum
 	s.Min = math.Min(s.Min, o.Min)
 	s.Max = math.Max(s.Max, o.Max)
+	for _, b := range o.Hist {
+		s.addBin(b.K, b.C)
+	}
 }
 
 // Point is the statistic set of one bucket starting at T (Unix seconds).
@@ -131,7 +136,7 @@ func mod(a, b int64) int64 {
 func insert(pts []Point, t int64, st Stats) []Point {
 	n := len(pts)
 	if n == 0 || pts[n-1].T < t {
-		return append(pts, Point{T: t, Stats: st})
+		return append(pts, Point{T: t, Stats: st.clone()})
 	}
 	if pts[n-1].T == t {
 		pts[n-1].Merge(st)
@@ -144,7 +149,7 @@ func insert(pts []Point, t int64, st Stats) []Point {
 	}
 	pts = append(pts, Point{})
 	copy(pts[i+1:], pts[i:])
-	pts[i] = Point{T: t, Stats: st}
+	pts[i] = Point{T: t, Stats: st.clone()}
 	return pts
 }
 
@@ -271,7 +276,7 @@ func bucketize(pts []Point, q Query, unit string) []Bucket {
 			out[n-1].Merge(p.Stats)
 			continue
 		}
-		out = append(out, Bucket{T: t, Unit: unit, Stats: p.Stats})
+		out = append(out, Bucket{T: t, Unit: unit, Stats: p.Stats.clone()})
 	}
 	return out
 }

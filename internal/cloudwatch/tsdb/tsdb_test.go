@@ -184,3 +184,56 @@ func BenchmarkAdd(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N*len(batch))/time.Since(start).Seconds(), "datapoints/s")
 }
+
+func TestPercentiles(t *testing.T) {
+	var s Stats
+	for v := 1; v <= 1000; v++ {
+		s.Observe(float64(v), 1)
+	}
+	s.Observe(-5, 10) // ten negative values at the bottom
+	for p, want := range map[float64]float64{50: 495, 90: 895, 99: 985, 100: 1000, 0: -5} {
+		got := s.Percentile(p)
+		if d := (got - want) / want; d > 0.011 || d < -0.011 {
+			t.Errorf("p%v = %v, want %v ± 1%%", p, got, want)
+		}
+	}
+	if got := s.Percentile(0.5); got != -5 && (got > -4.9 || got < -5.1) {
+		t.Errorf("p0.5 = %v, want about -5", got)
+	}
+	// Merging keeps the distribution; a statistic set has none.
+	var a, b Stats
+	a.Observe(10, 99)
+	b.Observe(1000, 1)
+	a.Merge(b)
+	if p := a.Percentile(99); p < 9.9 || p > 10.1 {
+		t.Errorf("p99 of 99×10 and 1×1000 = %v", p)
+	}
+	if p := a.Percentile(100); p != 1000 {
+		t.Errorf("p100 = %v", p)
+	}
+	set := Stats{Count: 3, Sum: 6, Min: 1, Max: 3}
+	if p := set.Percentile(50); p == p {
+		t.Errorf("percentile of a statistic set = %v, want NaN", p)
+	}
+	// The store keeps distributions per tier and does not let a query
+	// change them.
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	db := NewMemory(func() time.Time { return now })
+	var data []Datum
+	for i := range 100 {
+		d := Datum{Metric: Metric{Namespace: "App", Name: "lat"}, Unit: "None", Res: 1, T: now.Add(-time.Duration(i+1) * time.Second).Unix()}
+		d.Observe(float64(i+1), 1)
+		data = append(data, d)
+	}
+	_ = db.Add(tn, data)
+	q := Query{Metric: Metric{Namespace: "App", Name: "lat"}, Start: now.Add(-5 * time.Minute).Unix(), End: now.Add(time.Minute).Unix(), Period: 300}
+	for range 2 {
+		got := db.Get(tn, q)
+		if len(got) != 1 || got[0].Count != 100 {
+			t.Fatalf("buckets %+v", got)
+		}
+		if p := got[0].Percentile(90); p < 89 || p > 91 {
+			t.Fatalf("p90 = %v", p)
+		}
+	}
+}
