@@ -269,3 +269,36 @@ func TestIdleFilesAreClosed(t *testing.T) {
 		checkSeq(t, forward(t, s, r, Position{}, All), 0, 30)
 	}
 }
+
+// FuzzOpenDamagedSegment: whatever bytes a segment holds, opening the
+// stream keeps an intact prefix of records, reads do not fail, and appends
+// work afterwards.
+func FuzzOpenDamagedSegment(f *testing.F) {
+	good := append([]byte(magic), appendRecord(nil, 5, 6, "hello")...)
+	f.Add(good)
+	f.Add(good[:len(good)-3])
+	f.Add([]byte("WLOG"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		sdir := filepath.Join(dir, ref.Account, ref.Region, ref.Group, ref.Stream)
+		if err := os.MkdirAll(sdir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(sdir, segName(1)), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s, err := Open(dir, Options{BlockBytes: 64})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		before := forward(t, s, ref, Position{}, All)
+		if err := s.Append(ref, []Event{{7, "after"}}, 8); err != nil {
+			t.Fatal(err)
+		}
+		after := forward(t, s, ref, Position{}, All)
+		if len(after) != len(before)+1 || after[len(after)-1].Message != "after" {
+			t.Fatalf("%d records before, %d after the append", len(before), len(after))
+		}
+	})
+}
