@@ -113,7 +113,8 @@ func BenchmarkReconcileServices(b *testing.B) {
 	}
 	runAllTasks(b, s, ctx, "bench")
 	passes := 1
-	for ; passes < 10; passes++ {
+	for passes < 10 {
+		passes++
 		stats, err = l.ReconcileServices(ctx, time.Now())
 		if err != nil {
 			b.Fatal(err)
