@@ -136,6 +136,29 @@ func (s *Service) withTags(ctx context.Context, resource string, write bool, fn 
 				return putJSONIf(tx, taskKey(cluster, id), &t, rev)
 			}
 			return nil
+		case "service":
+			cluster, name, ok := strings.Cut(rest, "/")
+			if !ok {
+				return invalidParam("The ARN provided is not valid: %s", resource)
+			}
+			var r serviceRec
+			_, err := getJSON(tx, serviceKey(cluster, name), &r)
+			if isNotFound(err) || err == nil && r.Status == svcInactive {
+				return errs.New(ErrResourceNotFound, "The specified resource could not be found.")
+			}
+			if err != nil {
+				return err
+			}
+			if r.Tags, err = fn(r.Tags); err != nil {
+				return err
+			}
+			out = r.Tags
+			if write {
+				// Read in this transaction: a concurrent scheduler pass
+				// writing at the revision it read then conflicts and retries.
+				return putJSON(tx, serviceKey(cluster, name), &r)
+			}
+			return nil
 		case "container-instance":
 			cluster, id, ok := strings.Cut(rest, "/")
 			if !ok {
@@ -168,7 +191,8 @@ func (s *Service) withTags(ctx context.Context, resource string, write bool, fn 
 	return out, err
 }
 
-// TagResource adds tags to a cluster, task definition or container instance.
+// TagResource adds tags to a cluster, task definition, task, container
+// instance or service.
 func (s *Service) TagResource(ctx context.Context, in *ecsapi.TagResourceRequest) (*ecsapi.TagResourceResponse, error) {
 	_, err := s.withTags(ctx, ptr.Value(in.ResourceArn), true, func(have []tag) ([]tag, error) {
 		return mergeTags(have, in.Tags)

@@ -270,6 +270,13 @@ func TestECSServiceAPI(t *testing.T) {
 		!strings.HasSuffix(aws.ToString(desc.Failures[0].Arn), ":service/svc/ghost") || len(desc.Services[0].Tags) != 1 {
 		t.Fatalf("describe: %v %+v", err, desc)
 	}
+	// Tags on the service ARN.
+	if _, err := c.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: s.ServiceArn, Tags: []types.Tag{{Key: aws.String("env"), Value: aws.String("test")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if tl, err := c.ListTagsForResource(ctx, &ecs.ListTagsForResourceInput{ResourceArn: s.ServiceArn}); err != nil || len(tl.Tags) != 2 {
+		t.Fatalf("service tags: %v %+v", err, tl)
+	}
 	// Cluster counts and refusal.
 	cl, _ := c.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{"svc"}})
 	if cl.Clusters[0].ActiveServicesCount != 1 {
