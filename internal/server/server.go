@@ -89,6 +89,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	ok := false
 	defer func() {
 		if !ok {
+			if s.events != nil {
+				_ = s.events.Close()
+			}
 			_ = st.Close()
 		}
 	}()
