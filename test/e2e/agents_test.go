@@ -30,7 +30,7 @@ type host struct {
 
 // newHost makes namespace n (1..) with 10.99.n.2 inside and 10.99.n.1 on
 // the test host's side, and removes it when the test ends.
-func newHost(t *testing.T, n int) *host {
+func newHost(t testing.TB, n int) *host {
 	t.Helper()
 	h := &host{name: fmt.Sprintf("wharf-h%d-%d", n, os.Getpid()%10000), hostIP: fmt.Sprintf("10.99.%d.1", n), nsIP: fmt.Sprintf("10.99.%d.2", n)}
 	veth := fmt.Sprintf("wh%dv%d", n, os.Getpid()%10000)
@@ -57,7 +57,7 @@ func newHost(t *testing.T, n int) *host {
 
 // agentProc is a `wharf agent` running in a host's namespace.
 type agentProc struct {
-	t       *testing.T
+	t       testing.TB
 	h       *host
 	dataDir string
 	args    []string
@@ -68,7 +68,7 @@ type agentProc struct {
 
 // startAgent runs `wharf agent` in h, against the wharf at port, joining
 // cluster, with its state in dataDir.
-func startAgent(t *testing.T, w *wharf, h *host, cluster, az, dataDir string) *agentProc {
+func startAgent(t testing.TB, w *wharf, h *host, cluster, az, dataDir string) *agentProc {
 	t.Helper()
 	_, port, _ := strings.Cut(w.addr, ":")
 	a := &agentProc{t: t, h: h, dataDir: dataDir,
@@ -144,7 +144,7 @@ func (w *wharf) waitHealthy() {
 
 // startWharfListening is startWharf on 0.0.0.0 (so namespaces reach it)
 // with extra flags.
-func startWharfListening(t *testing.T, args ...string) *wharf {
+func startWharfListening(t testing.TB, args ...string) *wharf {
 	t.Helper()
 	_, port, _ := strings.Cut(freeAddr(t), ":")
 	w := &wharf{t: t, dataDir: t.TempDir(), addr: "127.0.0.1:" + port, out: &bytes.Buffer{}}
@@ -165,7 +165,7 @@ func startWharfListening(t *testing.T, args ...string) *wharf {
 }
 
 // instances lists the cluster's container instances.
-func instances(t *testing.T, client *ecs.Client, cluster string) []types.ContainerInstance {
+func instances(t testing.TB, client *ecs.Client, cluster string) []types.ContainerInstance {
 	t.Helper()
 	ctx := context.Background()
 	list, err := client.ListContainerInstances(ctx, &ecs.ListContainerInstancesInput{Cluster: aws.String(cluster)})
@@ -184,7 +184,7 @@ func instances(t *testing.T, client *ecs.Client, cluster string) []types.Contain
 }
 
 // taskContainers returns the IDs of the running containers of a task.
-func taskContainers(t *testing.T, taskARN string) []string {
+func taskContainers(t testing.TB, taskARN string) []string {
 	t.Helper()
 	c := testimg.Engine(t)
 	ctrs, err := c.ListContainers(context.Background(), map[string]string{"com.amazonaws.ecs.task-arn": taskARN})
@@ -310,14 +310,14 @@ func TestAgentsOnTwoHosts(t *testing.T) {
 }
 
 // instanceOf is the container instance a task runs on.
-func instanceOf(t *testing.T, client *ecs.Client, taskARN string) string {
+func instanceOf(t testing.TB, client *ecs.Client, taskARN string) string {
 	t.Helper()
 	tk := waitTask(t, client, "fleet", taskARN, time.Second, "described", func(types.Task) bool { return true })
 	return aws.ToString(tk.ContainerInstanceArn)
 }
 
 // zoneOf is an instance's ecs.availability-zone attribute.
-func zoneOf(t *testing.T, client *ecs.Client, inst string) string {
+func zoneOf(t testing.TB, client *ecs.Client, inst string) string {
 	t.Helper()
 	for _, ci := range instances(t, client, "fleet") {
 		if aws.ToString(ci.ContainerInstanceArn) != inst {

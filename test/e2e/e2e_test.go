@@ -26,7 +26,7 @@ const (
 
 // wharf is a running `wharf up` process.
 type wharf struct {
-	t       *testing.T
+	t       testing.TB
 	dataDir string
 	addr    string
 	cmd     *exec.Cmd
@@ -54,7 +54,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +63,7 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func startWharf(t *testing.T, env ...string) *wharf {
+func startWharf(t testing.TB, env ...string) *wharf {
 	t.Helper()
 	w := &wharf{t: t, dataDir: t.TempDir(), addr: freeAddr(t), out: &bytes.Buffer{}}
 	w.cmd = exec.Command(binary, "up", "--data-dir", w.dataDir, "--listen", w.addr)

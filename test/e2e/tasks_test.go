@@ -39,7 +39,7 @@ func (w *wharf) sdk() aws.Config {
 // needDocker skips the test when no Docker Engine answers, and fails it
 // when the test is not root in CI (the task network and the link-local
 // endpoint need it).
-func needDocker(t *testing.T) {
+func needDocker(t testing.TB) {
 	t.Helper()
 	testimg.Engine(t)
 	if os.Geteuid() != 0 {
@@ -49,7 +49,7 @@ func needDocker(t *testing.T) {
 
 // removeTaskContainers removes, when the test ends, every container of
 // the wharf's cluster that a failed test may have left running.
-func removeTaskContainers(t *testing.T, w *wharf, cluster string) {
+func removeTaskContainers(t testing.TB, w *wharf, cluster string) {
 	c := testimg.Engine(t)
 	acct := w.account()
 	t.Cleanup(func() {
@@ -119,7 +119,7 @@ func (w *wharf) taskRoles(cfg aws.Config) (execRole, taskRole string) {
 }
 
 // waitTask polls DescribeTasks until cond holds (or fails after limit).
-func waitTask(t *testing.T, client *ecs.Client, cluster, taskARN string, limit time.Duration, what string, cond func(types.Task) bool) types.Task {
+func waitTask(t testing.TB, client *ecs.Client, cluster, taskARN string, limit time.Duration, what string, cond func(types.Task) bool) types.Task {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	var last types.Task
@@ -146,7 +146,7 @@ func running(tk types.Task) bool { return aws.ToString(tk.LastStatus) == "RUNNIN
 func stopped(tk types.Task) bool { return aws.ToString(tk.LastStatus) == "STOPPED" }
 
 // taskIP is the private IPv4 address of an awsvpc task's ENI.
-func taskIP(t *testing.T, tk types.Task) string {
+func taskIP(t testing.TB, tk types.Task) string {
 	t.Helper()
 	for _, a := range tk.Attachments {
 		for _, d := range a.Details {
@@ -159,7 +159,7 @@ func taskIP(t *testing.T, tk types.Task) string {
 	return ""
 }
 
-func httpGet(t *testing.T, url string, limit time.Duration) string {
+func httpGet(t testing.TB, url string, limit time.Duration) string {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	client := &http.Client{Timeout: 3 * time.Second}

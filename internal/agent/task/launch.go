@@ -78,6 +78,44 @@ func (r *runner) launch(ctx context.Context) {
 // container and volumes (when missing) and cs.
 func (r *runner) prepare(ctx context.Context, cs []*ctr) {
 	rt := r.m.cfg.Runtime
+	// The task network and the pause container need nothing pulled: make
+	// them while the images are pulled, which is most of a start.
+	type pauseResult struct {
+		id     string
+		reason string
+	}
+	var pauseDone chan pauseResult
+	if p := r.plan.Pause; p != nil && r.pauseID == "" {
+		pauseDone = make(chan pauseResult, 1)
+		go func() {
+			if err := r.ensureNetwork(ctx); err != nil {
+				pauseDone <- pauseResult{reason: "CannotCreateContainerError: task network: " + err.Error()}
+				return
+			}
+			id, err := rt.CreateContainer(ctx, *p)
+			if err == nil {
+				err = rt.StartContainer(ctx, id)
+			}
+			if err != nil {
+				pauseDone <- pauseResult{id: id, reason: "CannotStartContainerError: pause container: " + engineMessage(err)}
+				return
+			}
+			pauseDone <- pauseResult{id: id}
+		}()
+	}
+	// pauseReady waits for the pause container; it returns the reason it
+	// failed ("" when it runs or there is none).
+	pauseReady := func() string {
+		if pauseDone == nil {
+			return ""
+		}
+		res := <-pauseDone
+		pauseDone = nil
+		if res.id != "" {
+			r.pauseID = res.id
+		}
+		return res.reason
+	}
 	images := map[string]bool{}
 	for _, c := range cs {
 		img := c.plan.Spec.Image
@@ -97,6 +135,7 @@ func (r *runner) prepare(ctx context.Context, cs []*ctr) {
 				}
 			}
 			r.pullStopped = r.now()
+			pauseReady()
 			r.beginStop(StopFailedToStart, reason)
 			return
 		}
@@ -107,20 +146,9 @@ func (r *runner) prepare(ctx context.Context, cs []*ctr) {
 	for _, c := range cs {
 		c.digest = r.digest(ctx, c.plan.Spec.Image)
 	}
-	if p := r.plan.Pause; p != nil && r.pauseID == "" {
-		if err := r.ensureNetwork(ctx); err != nil {
-			r.beginStop(StopFailedToStart, "CannotCreateContainerError: task network: "+err.Error())
-			return
-		}
-		id, err := rt.CreateContainer(ctx, *p)
-		if err == nil {
-			r.pauseID = id
-			err = rt.StartContainer(ctx, id)
-		}
-		if err != nil {
-			r.beginStop(StopFailedToStart, "CannotStartContainerError: pause container: "+engineMessage(err))
-			return
-		}
+	if reason := pauseReady(); reason != "" {
+		r.beginStop(StopFailedToStart, reason)
+		return
 	}
 	for _, v := range r.plan.Volumes {
 		if err := rt.CreateVolume(ctx, v.Spec); err != nil {

@@ -1,0 +1,99 @@
+package e2e
+
+import (
+	"context"
+	"os/exec"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// BenchmarkRunTaskToRunning measures, on the real Docker Engine, the time
+// from RunTask (FARGATE, awsvpc, an image already pulled) to the task
+// reported RUNNING by DescribeTasks, against `docker run -d` of the same
+// image in the same run, and reports both and their ratio:
+//
+//	go test -run '^$' -bench RunTaskToRunning -benchtime 20x ./test/e2e/
+func BenchmarkRunTaskToRunning(b *testing.B) {
+	needDocker(b)
+	w := startWharf(b)
+	cfg := w.sdk()
+	ctx := context.Background()
+	_, busybox := w.pushImages(cfg)
+	execRole, _ := w.taskRoles(cfg)
+	client := ecs.NewFromConfig(cfg)
+	td, err := client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("sleeper"),
+		NetworkMode: types.NetworkModeAwsvpc, RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
+		Cpu: aws.String("256"), Memory: aws.String("512"), ExecutionRoleArn: aws.String(execRole),
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("main"), Image: aws.String(busybox),
+			Essential: aws.Bool(true), Command: []string{"sleep", "3600"}}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Warm up: the first task pulls the image (so both sides then start
+	// from a cached image) and makes the task network.
+	runToRunning(b, client, td.TaskDefinition.TaskDefinitionArn)
+	var wharf, docker []time.Duration
+	b.ResetTimer()
+	for range b.N {
+		wharf = append(wharf, runToRunning(b, client, td.TaskDefinition.TaskDefinitionArn))
+		start := time.Now()
+		out, err := exec.Command("docker", "run", "-d", "--label", "wharf.bench=1", busybox, "sleep", "3600").CombinedOutput()
+		if err != nil {
+			b.Fatalf("docker run: %v\n%s", err, out)
+		}
+		docker = append(docker, time.Since(start))
+		id := strings.TrimSpace(string(out))
+		b.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", id).Run() })
+	}
+	b.StopTimer()
+	med := func(d []time.Duration) time.Duration {
+		s := append([]time.Duration(nil), d...)
+		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+		return s[len(s)/2]
+	}
+	mw, md := med(wharf), med(docker)
+	b.ReportMetric(float64(mw.Milliseconds()), "ms-runtask-median")
+	b.ReportMetric(float64(md.Milliseconds()), "ms-docker-run-median")
+	b.ReportMetric(float64(mw)/float64(md), "ratio")
+	b.Logf("RunTask→RUNNING median %v, docker run -d median %v, ratio %.2f (n=%d)", mw, md, float64(mw)/float64(md), len(wharf))
+}
+
+// runToRunning runs one task and returns how long it took to be RUNNING;
+// the task is stopped afterwards (not timed).
+func runToRunning(b *testing.B, client *ecs.Client, td *string) time.Duration {
+	ctx := context.Background()
+	start := time.Now()
+	out, err := client.RunTask(ctx, &ecs.RunTaskInput{TaskDefinition: td, LaunchType: types.LaunchTypeFargate, NetworkConfiguration: awsvpc})
+	if err != nil || len(out.Tasks) != 1 {
+		b.Fatalf("RunTask: %v %+v", err, out)
+	}
+	arn := out.Tasks[0].TaskArn
+	for {
+		d, err := client.DescribeTasks(ctx, &ecs.DescribeTasksInput{Tasks: []string{*arn}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		st := aws.ToString(d.Tasks[0].LastStatus)
+		if st == "RUNNING" {
+			break
+		}
+		if st == "STOPPED" {
+			b.Fatalf("task stopped: %s", aws.ToString(d.Tasks[0].StoppedReason))
+		}
+		if time.Since(start) > time.Minute {
+			b.Fatal("task not RUNNING within a minute")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	took := time.Since(start)
+	b.StopTimer()
+	_, _ = client.StopTask(ctx, &ecs.StopTaskInput{Task: arn})
+	b.StartTimer()
+	return took
+}
