@@ -9,8 +9,9 @@ import (
 // ResourceARN names the resource an ECS operation acts on, for IAM
 // authorization (edge.Service.Resource): the cluster for cluster-scoped
 // operations, the task definition for RunTask and StartTask (as ECS's IAM
-// reference lists them), the task for StopTask, the resource for the tag
-// operations, and "*" for the rest. in is the operation's input tree.
+// reference lists them), the task for StopTask, the service for Create,
+// Update and DeleteService, the resource for the tag operations, and "*"
+// for the rest. in is the operation's input tree.
 func ResourceARN(ctx context.Context, op string, in map[string]any) string {
 	str := func(k string) string { v, _ := in[k].(string); return v }
 	cluster := func() string {
@@ -50,6 +51,19 @@ func ResourceARN(ctx context.Context, op string, in map[string]any) string {
 			return "*"
 		}
 		return taskARN(ctx, name, id)
+	case "CreateService", "UpdateService", "DeleteService":
+		c, ok := clusterName(ctx, str("cluster"))
+		ident := str("serviceName")
+		if op != "CreateService" {
+			ident = str("service")
+		}
+		name, ok2 := serviceName(ctx, c, ident)
+		if !ok || !ok2 {
+			return "*"
+		}
+		return serviceARN(ctx, c, name)
+	case "ListServices":
+		return cluster()
 	case "TagResource", "UntagResource", "ListTagsForResource":
 		if a := str("resourceArn"); a != "" {
 			return a

@@ -24,6 +24,10 @@ func TestResourceARN(t *testing.T) {
 		{"RunTask", map[string]any{"taskDefinition": "web"}, p + "task-definition/web:*"},
 		{"StopTask", map[string]any{"cluster": "prod", "task": "abc"}, p + "task/prod/abc"},
 		{"TagResource", map[string]any{"resourceArn": p + "cluster/prod"}, p + "cluster/prod"},
+		{"CreateService", map[string]any{"cluster": "prod", "serviceName": "web"}, p + "service/prod/web"},
+		{"UpdateService", map[string]any{"service": "web"}, p + "service/default/web"},
+		{"DeleteService", map[string]any{"cluster": "prod", "service": p + "service/prod/web"}, p + "service/prod/web"},
+		{"DeleteService", map[string]any{"cluster": "prod", "service": p + "service/other/web"}, "*"},
 		{"ListClusters", map[string]any{}, "*"},
 		{"RegisterTaskDefinition", map[string]any{"family": "web"}, "*"},
 	}
