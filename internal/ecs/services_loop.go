@@ -90,6 +90,14 @@ func (s *Service) wakeScheduler() {
 	}
 }
 
+// serviceTaskChanged wakes the scheduler when a service's task stopped, so
+// that it is replaced at once rather than at the next tick.
+func (s *Service) serviceTaskChanged(t *taskRec) {
+	if t.LastStatus == taskStopped && strings.HasPrefix(t.Group, "service:") {
+		s.wakeScheduler()
+	}
+}
+
 // PassStats says what one ReconcileServices pass did.
 type PassStats struct {
 	Services, Started, Stopped int

@@ -106,6 +106,7 @@ func (s *Service) changeTask(ctx context.Context, cluster, ident string, fn func
 	if err != nil {
 		return nil, err
 	}
+	s.serviceTaskChanged(&out)
 	return &out, nil
 }
 
