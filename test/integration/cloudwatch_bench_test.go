@@ -116,13 +116,17 @@ func BenchmarkCloudWatchGetMetricData24h(b *testing.B) {
 			}
 			var lat []time.Duration
 			for i := 0; i < b.N; i++ {
+				from := c.from
+				if c.period == 1 { // stay inside the 1-second retention as the clock moves
+					from = time.Now().Add(-3*time.Hour + 2*time.Minute)
+				}
 				t0 := time.Now()
-				out, err := cw.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{StartTime: aws.Time(c.from), EndTime: aws.Time(end), MetricDataQueries: qs})
+				out, err := cw.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{StartTime: aws.Time(from), EndTime: aws.Time(end), MetricDataQueries: qs})
 				if err != nil {
 					b.Fatal(err)
 				}
 				lat = append(lat, time.Since(t0))
-				if n := len(out.MetricDataResults[0].Values); n < c.want-60 || n > c.want {
+				if n := len(out.MetricDataResults[0].Values); n < c.want-600 || n > c.want {
 					b.Fatalf("%d values, want about %d", n, c.want)
 				}
 			}

@@ -230,8 +230,11 @@ type Bucket struct {
 
 // TierFor returns the index of the tier a query of period starting at start
 // reads at now: the finest whose resolution divides the period and whose
-// retention still covers start (the coarsest when none does).
+// retention still covers start; when none covers it, the coarsest that
+// divides the period (a 1-second query reaching past 3 hours gets the
+// 1-second data that is left).
 func TierFor(period, start int64, now time.Time) int {
+	best := 0
 	for i, tr := range Tiers {
 		if period%tr.Res != 0 {
 			continue
@@ -239,8 +242,9 @@ func TierFor(period, start int64, now time.Time) int {
 		if start >= now.Add(-tr.Keep).Unix() {
 			return i
 		}
+		best = i
 	}
-	return len(Tiers) - 1
+	return best
 }
 
 // Get returns the non-empty period buckets of q, in time order. Buckets
