@@ -139,3 +139,41 @@ func describeOne(t *testing.T, s *Service, ctx context.Context, name string) clo
 	}
 	return out.MetricAlarms[0]
 }
+
+func TestDescribeAlarmsPaging(t *testing.T) {
+	now := time.Date(2026, 11, 26, 3, 0, 5, 0, time.UTC)
+	s, _, ctx := newTestService(t, &now)
+	for _, n := range []string{"web-a", "web-b", "web-c", "db-a", "db-b"} {
+		_, err := s.PutMetricAlarm(ctx, &cloudwatchapi.PutMetricAlarmInput{AlarmName: ptrTo(n), Namespace: ptrTo("App"), MetricName: ptrTo("m"),
+			Statistic: ptrTo("Sum"), Period: ptrTo(int32(60)), EvaluationPeriods: ptrTo(int32(1)), Threshold: ptrTo(1.0), ComparisonOperator: ptrTo("GreaterThanThreshold")})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var names []string
+	var tok *string
+	for pages := 0; ; pages++ {
+		out, err := s.DescribeAlarms(ctx, &cloudwatchapi.DescribeAlarmsInput{AlarmNamePrefix: ptrTo("web-"), MaxRecords: ptrTo(int32(2)), NextToken: tok})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range out.MetricAlarms {
+			names = append(names, *a.AlarmName)
+		}
+		if tok = out.NextToken; tok == nil || pages > 5 {
+			break
+		}
+	}
+	if strings.Join(names, ",") != "web-a,web-b,web-c" {
+		t.Fatalf("paged names: %v", names)
+	}
+	if _, err := s.DescribeAlarms(ctx, &cloudwatchapi.DescribeAlarmsInput{AlarmNames: []string{"x"}, AlarmNamePrefix: ptrTo("w")}); err == nil {
+		t.Fatal("names and prefix together accepted")
+	}
+	if _, err := s.DescribeAlarms(ctx, &cloudwatchapi.DescribeAlarmsInput{NextToken: ptrTo("!!")}); err == nil {
+		t.Fatal("bad token accepted")
+	}
+	if out, _ := s.DescribeAlarms(ctx, &cloudwatchapi.DescribeAlarmsInput{AlarmTypes: []string{"CompositeAlarm"}}); len(out.MetricAlarms) != 0 {
+		t.Fatal("metric alarms listed as composite")
+	}
+}
