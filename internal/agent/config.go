@@ -164,6 +164,9 @@ func (c Config) withDefaults() Config {
 	if c.TaskCleanupWait == 0 {
 		c.TaskCleanupWait = 3 * time.Hour
 	}
+	if c.ImageCleanupInterval == 0 {
+		c.ImageCleanupInterval = 30 * time.Minute
+	}
 	if c.PollWait == 0 {
 		c.PollWait = 10 * time.Second
 	}

@@ -45,7 +45,10 @@ type engine struct {
 	mu      sync.Mutex
 	tasks   map[string]*agentproto.Task // latest assignment per task
 	reaping map[string]bool             // unassigned tasks being stopped
-	health  map[string]map[string]wrt.Health
+
+	pruneStop context.CancelFunc
+	pruneDone chan struct{}
+	health    map[string]map[string]wrt.Health
 }
 
 // TaskEngine returns the NewEngineFunc of the real engine.
@@ -80,6 +83,12 @@ func TaskEngine(cfg Config, ec EngineConfig) NewEngineFunc {
 			CleanupWait: cfg.TaskCleanupWait, Report: e.report, Logger: cfg.Logger})
 		if err := e.mgr.Start(ctx); err != nil {
 			return nil, err
+		}
+		if cfg.ImageCleanupInterval > 0 {
+			e.pruneDone = make(chan struct{})
+			pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+			e.pruneStop = cancel
+			go e.pruneLoop(pctx, cfg.ImageCleanupInterval)
 		}
 		return e, nil
 	}
@@ -184,7 +193,45 @@ func (e *engine) stopOrphans(ctx context.Context, want map[string]bool) {
 }
 
 // Close stops watching; containers keep running.
-func (e *engine) Close() { e.mgr.Stop() }
+func (e *engine) Close() {
+	if e.pruneStop != nil {
+		e.pruneStop()
+		<-e.pruneDone
+	}
+	e.mgr.Stop()
+}
+
+// pruneLoop removes, every interval, the images this agent's tasks used
+// that no container uses and no task used for an hour
+// (ECS_IMAGE_CLEANUP_INTERVAL, ECS_IMAGE_MINIMUM_CLEANUP_AGE).
+func (e *engine) pruneLoop(ctx context.Context, every time.Duration) {
+	defer close(e.pruneDone)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		rm, ok := e.ec.Runtime.(interface {
+			RemoveImage(ctx context.Context, ref string, force bool) error
+			ListContainers(ctx context.Context, labels map[string]string) ([]wrt.ContainerSummary, error)
+		})
+		if !ok {
+			return
+		}
+		now := time.Now()
+		keep := []string{e.ec.PauseImage}
+		removed, err := task.PruneImages(ctx, rm, e.mgr.ImagesUsed(now), keep, now, task.DefaultImageMinimumAge)
+		if err != nil {
+			e.cfg.Logger.Warn("image cleanup", "err", err)
+		}
+		if len(removed) > 0 {
+			e.cfg.Logger.Info("removed unused images", "images", removed)
+		}
+	}
+}
 
 // report turns a task's Change into a report, a health report when the
 // health moved, and a metadata update.

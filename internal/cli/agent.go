@@ -67,6 +67,7 @@ func agentFlags(args []string, stderr io.Writer) (agent.Config, *slog.Level, err
 	attrs := fs.String("attributes", "", "custom attributes, e.g. stack=blue,tier=web (env ECS_INSTANCE_ATTRIBUTES as JSON)")
 	fs.StringVar(&cfg.PullBehavior, "pull-behavior", "", "image pulls: default, always, once or prefer-cached (env ECS_IMAGE_PULL_BEHAVIOR)")
 	fs.DurationVar(&cfg.TaskCleanupWait, "task-cleanup-wait", 0, "how long a stopped task's containers are kept (env ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION; default 3h)")
+	fs.DurationVar(&cfg.ImageCleanupInterval, "image-cleanup-interval", 0, "how often images no task used for an hour are removed (env ECS_IMAGE_CLEANUP_INTERVAL; default 30m)")
 	fs.DurationVar(&cfg.PollWait, "poll-wait", 0, "longest wait of one assignment poll; also the heartbeat period (default 10s)")
 	fs.StringVar(&cfg.MetadataAddress, "metadata-address", "", "address of the task metadata and credentials endpoint (default 169.254.170.2:80, as on ECS)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
