@@ -33,7 +33,7 @@ func TestConfigFromEnv(t *testing.T) {
 	c = c.withDefaults()
 	want := Config{Cluster: "prod", Region: "eu-west-1", ReservedMemoryMiB: 256, ReservedPorts: []int{22, 8080},
 		ReservedPortsUDP: []int{53, 161}, Attributes: map[string]string{"stack": "blue"}, PullBehavior: "once",
-		TaskCleanupWait: 10 * time.Minute, AvailabilityZone: "eu-west-1a", InstanceType: "wharf.host",
+		TaskCleanupWait: 10 * time.Minute, ImageCleanupInterval: 30 * time.Minute, AvailabilityZone: "eu-west-1a", InstanceType: "wharf.host",
 		PollWait: 10 * time.Second, MetadataAddress: "169.254.170.2:80", DataDir: "/var/lib/wharf-agent"}
 	c.Logger = nil
 	if !reflect.DeepEqual(c, want) {
