@@ -43,7 +43,7 @@ type svcSpec struct {
 // checkSpec validates a service's task definition, launch type, network
 // and placement against the cluster as RunTask would, and returns the
 // resolved task definition ARN and launch type.
-func (s *Service) checkSpec(ctx context.Context, tx store.Tx, cluster, strategy string, sp *svcSpec) error {
+func (s *Service) checkSpec(ctx context.Context, tx store.Tx, cluster, strategy string, sp *svcSpec, inactiveOK bool) error {
 	if len(sp.constraints) > placement.MaxConstraints {
 		return invalidParam("The number of placement constraints cannot exceed %d.", placement.MaxConstraints)
 	}
@@ -56,7 +56,7 @@ func (s *Service) checkSpec(ctx context.Context, tx store.Tx, cluster, strategy 
 	if sp.launchType != "" && len(sp.cpStrategy) > 0 {
 		return invalidParam("Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.")
 	}
-	plan, err := s.planRun(ctx, tx, cluster, sp.taskDef, sp.network, nil, nil, nil, nil, nil)
+	plan, err := s.planRunOf(ctx, tx, cluster, sp.taskDef, inactiveOK, sp.network, nil, nil, nil, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -237,7 +237,7 @@ func (s *Service) CreateService(ctx context.Context, in *ecsapi.CreateServiceReq
 		}
 		sp := svcSpec{taskDef: ptr.Value(in.TaskDefinition), launchType: ptr.Value(in.LaunchType), cpStrategy: in.CapacityProviderStrategy,
 			platform: ptr.Value(in.PlatformVersion), network: in.NetworkConfiguration, constraints: in.PlacementConstraints, strategies: in.PlacementStrategy}
-		if err := s.checkSpec(ctx, tx, c.Name, strategy, &sp); err != nil {
+		if err := s.checkSpec(ctx, tx, c.Name, strategy, &sp, false); err != nil {
 			return err
 		}
 		r := serviceRec{Layout: layoutVersion, Name: name, Cluster: c.Name, Status: svcActive, Strategy: strategy, DesiredCount: desired,
@@ -355,7 +355,9 @@ func (s *Service) UpdateService(ctx context.Context, in *ecsapi.UpdateServiceReq
 		if in.PlacementStrategy != nil {
 			sp.strategies = in.PlacementStrategy
 		}
-		if err := s.checkSpec(ctx, tx, c.Name, r.Strategy, &sp); err != nil {
+		// The revision the service runs may have been deregistered since:
+		// it still scales, as in ECS; a new one must be ACTIVE.
+		if err := s.checkSpec(ctx, tx, c.Name, r.Strategy, &sp, in.TaskDefinition == nil); err != nil {
 			return err
 		}
 		changed := sp.taskDef != r.TaskDefinition || sp.platform != r.Platform || sp.launchType != r.LaunchType ||

@@ -388,7 +388,7 @@ func (s *Service) startServiceTasks(ctx context.Context, r *serviceRec, start sc
 		recs, revs := map[string]*instanceRec{}, map[string]int64{}
 		err := s.view(ctx, func(tx store.Tx) error {
 			var err error
-			plan, err = s.planRun(ctx, tx, r.Cluster, dep.TaskDefinition, dep.Network, nil, ptr.To("service:"+r.Name),
+			plan, err = s.planRunOf(ctx, tx, r.Cluster, dep.TaskDefinition, true, dep.Network, nil, ptr.To("service:"+r.Name),
 				ptr.To(dep.ID), tags, propagate)
 			if err != nil {
 				return err

@@ -159,6 +159,14 @@ type runPlan struct {
 // task definition read in tx.
 func (s *Service) planRun(ctx context.Context, tx store.Tx, cluster, taskDef string, net *ecsapi.NetworkConfiguration,
 	ov *ecsapi.TaskOverride, group, startedBy *string, tags []ecsapi.Tag, propagate *string) (runPlan, error) {
+	return s.planRunOf(ctx, tx, cluster, taskDef, false, net, ov, group, startedBy, tags, propagate)
+}
+
+// planRunOf is planRun; inactiveOK accepts an INACTIVE task definition, as
+// services keep running (and scaling) the revision they were deployed with
+// after it is deregistered.
+func (s *Service) planRunOf(ctx context.Context, tx store.Tx, cluster, taskDef string, inactiveOK bool, net *ecsapi.NetworkConfiguration,
+	ov *ecsapi.TaskOverride, group, startedBy *string, tags []ecsapi.Tag, propagate *string) (runPlan, error) {
 	var p runPlan
 	c, _, err := loadCluster(ctx, tx, cluster)
 	if err != nil {
@@ -168,7 +176,7 @@ func (s *Service) planRun(ctx context.Context, tx store.Tx, cluster, taskDef str
 	if err != nil {
 		return p, invalidParam("Unable to find task definition '%s'.", taskDef)
 	}
-	if ptr.Value(td.Def.Status) != tdActive {
+	if st := ptr.Value(td.Def.Status); st != tdActive && !(inactiveOK && st == tdInactive) {
 		return p, invalidParam("TaskDefinition is inactive")
 	}
 	p.cluster, p.td = c, td.Def

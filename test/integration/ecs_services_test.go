@@ -359,12 +359,45 @@ func TestECSServiceDeleteClusterRefused(t *testing.T) {
 	}
 }
 
-// TestECSServiceLaunchFailureEvent: a FARGATE service on a server without
-// managed capacity records ECS's "failed to launch a task" event instead
-// of failing silently.
-func TestECSServiceLaunchFailureEvent(t *testing.T) {
-	c, _ := fastServices(t)
+// TestECSServiceLaunchFailureEvents: a service whose tasks cannot be
+// placed (no instances) or launched (FARGATE on a server without managed
+// capacity) records ECS's events; a deregistered (INACTIVE) revision still
+// scales, as in ECS.
+func TestECSServiceLaunchFailureEvents(t *testing.T) {
+	env := wharftest.Start(t, func(c *server.Config) {
+		c.ServiceSchedulerInterval = 100 * time.Millisecond
+		c.AgentTimeout, c.InstanceLostTimeout = time.Hour, time.Hour
+		c.ManagedCapacity = "off"
+	})
+	c := ecs.NewFromConfig(env.Root())
 	ctx := context.Background()
+	registerTD(t, c, "web", "busybox")
+	if _, err := c.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String("web"), TaskDefinition: aws.String("web:1"),
+		DesiredCount: aws.Int32(1), LaunchType: types.LaunchTypeEc2}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the unable-to-place event", 5*time.Second, func() bool {
+		return hasEvent(describeService(t, c, "default", "web"),
+			"(service web) was unable to place a task because no container instance met all of its requirements.")
+	})
+	registerInstance(t, c, "", "i-0000000000000fa11", "us-east-1a", 2048, 4096)
+	startAgents(t, c, "default", nil)
+	stable(t, c, "default", "web")
+	if _, err := c.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String("web:1")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String("web"), DesiredCount: aws.Int32(2)}); err != nil {
+		t.Fatal(err)
+	}
+	stable(t, c, "default", "web")
+	if s := describeService(t, c, "default", "web"); s.RunningCount != 2 {
+		t.Fatalf("INACTIVE revision did not scale: %d running", s.RunningCount)
+	}
+	var ipe *types.InvalidParameterException
+	if _, err := c.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String("web"), TaskDefinition: aws.String("web:1")}); !errors.As(err, &ipe) {
+		t.Fatalf("deploying an INACTIVE revision: %v", err)
+	}
+
 	fg, err := c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("fg"), NetworkMode: types.NetworkModeAwsvpc,
 		RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate}, Cpu: aws.String("256"), Memory: aws.String("512"),
 		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("busybox")}}})
@@ -380,14 +413,7 @@ func TestECSServiceLaunchFailureEvent(t *testing.T) {
 	if aws.ToString(out.Service.PlatformVersion) != "LATEST" || !strings.HasSuffix(aws.ToString(out.Service.ClusterArn), ":cluster/default") {
 		t.Fatalf("created: %+v", out.Service)
 	}
-	launched, failed := false, false
-	waitFor(t, "a task or the launch failure event", 5*time.Second, func() bool {
-		l, err := c.ListTasks(ctx, &ecs.ListTasksInput{ServiceName: aws.String("fg")})
-		launched = err == nil && len(l.TaskArns) > 0
-		failed = hasEvent(describeService(t, c, "default", "fg"), "(service fg) failed to launch a task with (error ")
-		return launched || failed
+	waitFor(t, "the launch failure event", 5*time.Second, func() bool {
+		return hasEvent(describeService(t, c, "default", "fg"), "(service fg) failed to launch a task with (error ")
 	})
-	if launched {
-		t.Skip("this server runs FARGATE tasks; the launch failure cannot be shown")
-	}
 }
