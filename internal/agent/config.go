@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -200,13 +199,4 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("--poll-wait must be between 0 and 1m"))
 	}
 	return errors.Join(errs...)
-}
-
-// hostname is os.Hostname with a fallback.
-func hostname() string {
-	h, err := os.Hostname()
-	if err != nil || h == "" {
-		return "wharf-agent"
-	}
-	return h
 }
