@@ -24,6 +24,9 @@ type world struct {
 	fail func(dep string) bool
 	// health is the health a RUNNING task with a health check reports.
 	health func(t *Task) string
+	// lag, when set, says whether the agent acts on a task in this
+	// settle (false: later), to vary the interleavings.
+	lag func() bool
 	// observations after each pass
 	minHealthy, maxTotal int
 	checkHealthy         bool
@@ -101,6 +104,9 @@ func (w *world) pass() Plan {
 func (w *world) settle() {
 	for i := range w.tasks {
 		t := &w.tasks[i]
+		if w.lag != nil && t.LastStatus != Stopped && w.lag() {
+			continue
+		}
 		switch {
 		case t.LastStatus == Stopped:
 		case t.DesiredStatus == Stopped:
