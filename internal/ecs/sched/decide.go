@@ -178,10 +178,12 @@ func Decide(snap Snapshot, now time.Time) Plan {
 				desired++
 			}
 		}
-		svc.DesiredCount = desired
 	}
 	if svc.Status == StatusDraining {
 		desired = 0
+	}
+	if svc.Strategy == Daemon {
+		svc.DesiredCount = desired
 	}
 	primary.DesiredCount = desired
 	minHealthy, maxTotal := MinHealthy(desired, svc.MinHealthyPercent), MaxTasks(desired, svc.MaxPercent)
