@@ -26,6 +26,8 @@
 //	ec2id/<cluster>/<ec2InstanceId>    ec2IndexRec (the instance registered for an EC2 ID)
 //	setting/<principalARN>/<name>      settingRec (PutAccountSetting)
 //	setting/default/<name>             settingRec (PutAccountSettingDefault)
+//	service/<cluster>/<name>           serviceRec (a service with its deployments, events and
+//	                                   the service scheduler's counters; services_store.go)
 //
 // Table "ecs.tenants" (store.System) lists the tenants that have tasks, for
 // the stopped-task sweep (see retention.go):
@@ -35,6 +37,11 @@
 // Tables "ecs.queues" (the agent channel's sequences and per-queue task
 // index, see queue.go) and "ecs.ipam" (awsvpc addresses, see ipam.go) are
 // store.System too.
+//
+// Table "ecs.svctenants" (store.System) lists the tenants that have
+// services, for the service scheduler (services_loop.go):
+//
+//	<account>/<region>                 {}
 //
 // taskDefRec keeps the normalized ecsapi.TaskDefinition encoded with its Go
 // field names; a regeneration of ecsapi that renames a field needs a
