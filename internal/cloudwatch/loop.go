@@ -111,12 +111,13 @@ func (s *Service) forgetEval(alarmARN string) {
 }
 
 // due reports whether an alarm of period p is due at now: once per period,
-// at most a minute apart.
+// at most a minute apart. Half a tick of slack keeps the evaluations a
+// period apart rather than a period plus up to a tick.
 func (s *Service) due(alarmARN string, p time.Duration, now time.Time) bool {
 	s.evalMu.Lock()
 	defer s.evalMu.Unlock()
 	last, ok := s.lastEval[alarmARN]
-	return !ok || now.Sub(last) >= min(p, time.Minute)
+	return !ok || now.Sub(last) >= min(p, time.Minute)-s.tick/2
 }
 
 // EvaluateAlarms evaluates every alarm that is due at now, of every tenant.

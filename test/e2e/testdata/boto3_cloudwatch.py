@@ -68,7 +68,7 @@ expect_error("InvalidParameterCombination", cw.get_metric_statistics, Namespace=
 # An alarm already breaching when it is created goes to ALARM at its first evaluation.
 cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "Errors", "Value": 9, "StorageResolution": 1}])
 cw.put_metric_alarm(AlarmName="errors", Namespace=ns, MetricName="Errors", Statistic="Maximum", Period=10,
-                    EvaluationPeriods=1, Threshold=5, ComparisonOperator="GreaterThanThreshold",
+                    EvaluationPeriods=3, DatapointsToAlarm=1, Threshold=5, ComparisonOperator="GreaterThanThreshold",
                     OKActions=["arn:aws:sns:us-east-1:000000000000:ops"])
 deadline = time.time() + 30
 while True:
@@ -77,7 +77,7 @@ while True:
         break
     assert time.time() < deadline, a
     time.sleep(0.5)
-assert a["StateReason"].startswith("Threshold Crossed: 1 out of the last 1 datapoints [9.0 ("), a["StateReason"]
+assert a["StateReason"].startswith("Threshold Crossed: 1 out of the last 3 datapoints [9.0 ("), a["StateReason"]
 cw.set_alarm_state(AlarmName="errors", StateValue="OK", StateReason="by hand")
 a = cw.describe_alarms(AlarmNames=["errors"])["MetricAlarms"][0]
 assert a["StateValue"] == "OK" and a["StateReason"] == "by hand", a
