@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"sort"
 	"strings"
@@ -96,4 +97,41 @@ func runToRunning(b *testing.B, client *ecs.Client, td *string) time.Duration {
 	_, _ = client.StopTask(ctx, &ecs.StopTaskInput{Task: arn})
 	b.StartTimer()
 	return took
+}
+
+// TestRunTaskTimeline prints where the time of one FARGATE start goes
+// (created → pull started → pull stopped → started), from DescribeTasks'
+// timestamps. Run it by name; it asserts only that the task runs.
+func TestRunTaskTimeline(t *testing.T) {
+	if os.Getenv("WHARF_TIMELINE") == "" {
+		t.Skip("set WHARF_TIMELINE=1 to print a start's timeline")
+	}
+	needDocker(t)
+	w := startWharf(t)
+	cfg := w.sdk()
+	ctx := context.Background()
+	_, busybox := w.pushImages(cfg)
+	execRole, _ := w.taskRoles(cfg)
+	client := ecs.NewFromConfig(cfg)
+	td, err := client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("sleeper"),
+		NetworkMode: types.NetworkModeAwsvpc, RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
+		Cpu: aws.String("256"), Memory: aws.String("512"), ExecutionRoleArn: aws.String(execRole),
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("main"), Image: aws.String(busybox),
+			Essential: aws.Bool(true), Command: []string{"sleep", "3600"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		out, err := client.RunTask(ctx, &ecs.RunTaskInput{TaskDefinition: td.TaskDefinition.TaskDefinitionArn, LaunchType: types.LaunchTypeFargate, NetworkConfiguration: awsvpc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		tk := waitTask(t, client, "default", aws.ToString(out.Tasks[0].TaskArn), time.Minute, "RUNNING", running)
+		seen := time.Since(start)
+		c := aws.ToTime(tk.CreatedAt)
+		t.Logf("run %d: pull started +%v, pull stopped +%v, started +%v, seen RUNNING after %v", i,
+			aws.ToTime(tk.PullStartedAt).Sub(c), aws.ToTime(tk.PullStoppedAt).Sub(c), aws.ToTime(tk.StartedAt).Sub(c), seen)
+		_, _ = client.StopTask(ctx, &ecs.StopTaskInput{Task: out.Tasks[0].TaskArn})
+	}
 }

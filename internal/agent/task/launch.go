@@ -79,43 +79,62 @@ func (r *runner) launch(ctx context.Context) {
 func (r *runner) prepare(ctx context.Context, cs []*ctr) {
 	rt := r.m.cfg.Runtime
 	// The task network and the pause container need nothing pulled: make
-	// them while the images are pulled, which is most of a start.
+	// them while the images are pulled, which is most of a start. The
+	// task's containers join the pause container's namespace, so they can
+	// be created once it exists, while it starts.
 	type pauseResult struct {
 		id     string
 		reason string
 	}
-	var pauseDone chan pauseResult
+	var pauseCreated, pauseDone chan pauseResult
 	if p := r.plan.Pause; p != nil && r.pauseID == "" {
-		pauseDone = make(chan pauseResult, 1)
+		pauseCreated, pauseDone = make(chan pauseResult, 1), make(chan pauseResult, 1)
 		go func() {
 			if err := r.ensureNetwork(ctx); err != nil {
-				pauseDone <- pauseResult{reason: "CannotCreateContainerError: task network: " + err.Error()}
+				res := pauseResult{reason: "CannotCreateContainerError: task network: " + err.Error()}
+				pauseCreated <- res
+				pauseDone <- res
 				return
 			}
 			id, err := rt.CreateContainer(ctx, *p)
-			if err == nil {
-				err = rt.StartContainer(ctx, id)
-			}
 			if err != nil {
+				res := pauseResult{reason: "CannotStartContainerError: pause container: " + engineMessage(err)}
+				pauseCreated <- res
+				pauseDone <- res
+				return
+			}
+			pauseCreated <- pauseResult{id: id}
+			if err := rt.StartContainer(ctx, id); err != nil {
 				pauseDone <- pauseResult{id: id, reason: "CannotStartContainerError: pause container: " + engineMessage(err)}
 				return
 			}
 			pauseDone <- pauseResult{id: id}
 		}()
 	}
-	// pauseReady waits for the pause container; it returns the reason it
-	// failed ("" when it runs or there is none).
-	pauseReady := func() string {
-		if pauseDone == nil {
-			return ""
+	// pauseWait waits for the pause container to be created (or, with
+	// started, running); it returns why it failed ("" when it is fine or
+	// there is none).
+	pauseWait := func(started bool) string {
+		if pauseCreated != nil {
+			res := <-pauseCreated
+			pauseCreated = nil
+			if res.id != "" {
+				r.pauseID = res.id
+			}
+			if res.reason != "" {
+				<-pauseDone
+				pauseDone = nil
+				return res.reason
+			}
 		}
-		res := <-pauseDone
-		pauseDone = nil
-		if res.id != "" {
-			r.pauseID = res.id
+		if started && pauseDone != nil {
+			res := <-pauseDone
+			pauseDone = nil
+			return res.reason
 		}
-		return res.reason
+		return ""
 	}
+	pauseReady := func() string { return pauseWait(true) }
 	images := map[string]bool{}
 	for _, c := range cs {
 		img := c.plan.Spec.Image
@@ -146,12 +165,13 @@ func (r *runner) prepare(ctx context.Context, cs []*ctr) {
 	for _, c := range cs {
 		c.digest = r.digest(ctx, c.plan.Spec.Image)
 	}
-	if reason := pauseReady(); reason != "" {
+	if reason := pauseWait(false); reason != "" {
 		r.beginStop(StopFailedToStart, reason)
 		return
 	}
 	for _, v := range r.plan.Volumes {
 		if err := rt.CreateVolume(ctx, v.Spec); err != nil {
+			pauseReady()
 			r.beginStop(StopFailedToStart, fmt.Sprintf("CannotCreateContainerError: volume %s: %v", v.Spec.Name, err))
 			return
 		}
@@ -159,12 +179,18 @@ func (r *runner) prepare(ctx context.Context, cs []*ctr) {
 	for _, c := range cs {
 		id, err := rt.CreateContainer(ctx, c.plan.Spec)
 		if err != nil {
+			pauseReady()
 			c.phase, c.reason = PhaseStopped, "CannotCreateContainerError: "+engineMessage(err)
 			r.beginStop(StopFailedToStart, c.reason)
 			return
 		}
 		c.id, c.phase = id, PhaseWaiting
 		r.byID[id] = c
+	}
+	// The task's containers start (in step) only once the namespace they
+	// join is running.
+	if reason := pauseReady(); reason != "" {
+		r.beginStop(StopFailedToStart, reason)
 	}
 }
 
