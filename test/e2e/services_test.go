@@ -11,8 +11,8 @@ import (
 
 // TestAWSCLIServiceWaiters runs a service with Debian's aws CLI v2 on a
 // container instance played by a simulated agent (boto3, testdata/
-// sim_agent.py) and checks the CLI's waiters: services-stable (including
-// one that has to wait), its MISSING failure, services-inactive.
+// sim_agent.py) and checks the CLI's waiters: services-stable (also right
+// after a scale-up), its MISSING failure, services-inactive.
 func TestAWSCLIServiceWaiters(t *testing.T) {
 	w := startWharf(t)
 	env := w.env()
@@ -71,8 +71,8 @@ func TestAWSCLIServiceWaiters(t *testing.T) {
 	if r := w.aws(env, "ecs", "wait", "services-stable", "--cluster", "web", "--services", "web"); r.code != 0 {
 		t.Fatalf("wait services-stable: exit %d\n%s", r.code, r.stderr)
 	}
-	// Scale to 3 and wait at once: the first check finds 2 running, so
-	// the waiter waits (15 s, its delay) and then succeeds.
+	// Scale to 3 and wait at once: the waiter succeeds at its first check
+	// if the third task already runs, else after its 15 s delay.
 	w.mustAWS(env, nil, "ecs", "update-service", "--cluster", "web", "--service", "web", "--desired-count", "3")
 	start := time.Now()
 	if r := w.aws(env, "ecs", "wait", "services-stable", "--cluster", "web", "--services", "web"); r.code != 0 {
