@@ -10,6 +10,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/wharfhq/wharf/internal/agent/awslogs"
 	"github.com/wharfhq/wharf/internal/agent/endpoint"
 	"github.com/wharfhq/wharf/internal/agent/task"
 	"github.com/wharfhq/wharf/internal/agentproto"
@@ -31,6 +34,9 @@ type EngineConfig struct {
 	// containers, so they survive an agent restart (the containers keep
 	// the URIs they were created with).
 	Secret []byte
+	// AWS is the agent's own AWS configuration: the awslogs driver ships
+	// with its credentials for tasks without an execution role.
+	AWS aws.Config
 }
 
 // engine joins the task manager, the metadata endpoint and the reporter:
@@ -49,6 +55,7 @@ type engine struct {
 	pruneStop context.CancelFunc
 	pruneDone chan struct{}
 	health    map[string]map[string]wrt.Health
+	logs      *awslogs.Shipper
 }
 
 // TaskEngine returns the NewEngineFunc of the real engine.
@@ -79,9 +86,16 @@ func TaskEngine(cfg Config, ec EngineConfig) NewEngineFunc {
 			}
 			return d.Auth(ctx, t, image)
 		}
+		logs, err := awslogs.New(awslogs.Config{Logs: ec.Runtime, AWS: ec.AWS, Endpoint: cfg.Endpoint, Region: cfg.Region,
+			StateDir: cfg.DataDir, Logger: cfg.Logger})
+		if err != nil {
+			return nil, err
+		}
+		e.logs = logs
 		e.mgr = task.NewManager(task.Config{Runtime: ec.Runtime, Host: host, Auth: auth, PullBehavior: cfg.PullBehavior,
 			CleanupWait: cfg.TaskCleanupWait, Report: e.report, Logger: cfg.Logger})
 		if err := e.mgr.Start(ctx); err != nil {
+			logs.Stop()
 			return nil, err
 		}
 		if cfg.ImageCleanupInterval > 0 {
@@ -199,6 +213,7 @@ func (e *engine) Close() {
 		<-e.pruneDone
 	}
 	e.mgr.Stop()
+	e.logs.Stop()
 }
 
 // pruneLoop removes, every interval, the images this agent's tasks used
@@ -256,6 +271,7 @@ func (e *engine) report(c task.Change) {
 		}
 	}
 	e.reports.Task(rep)
+	e.shipLogs(t, c)
 	if len(health) > 0 && !sameHealth(health, prev) {
 		e.mu.Lock()
 		e.health[c.TaskARN] = health

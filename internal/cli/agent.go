@@ -197,7 +197,7 @@ func runAgent(ctx context.Context, cfg agent.Config) error {
 			_ = proxy.Stop(sctx)
 		}()
 	}
-	ec := agent.EngineConfig{Runtime: rt, Endpoint: ep, PauseImage: pause, Secret: secret,
+	ec := agent.EngineConfig{Runtime: rt, Endpoint: ep, PauseImage: pause, Secret: secret, AWS: awscfg,
 		Env: map[string]string{"AWS_ENDPOINT_URL": apiURL}}
 	return a.Run(ctx, agent.TaskEngine(cfg, ec))
 }
