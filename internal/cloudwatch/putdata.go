@@ -2,6 +2,7 @@ package cloudwatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -72,7 +73,11 @@ func (s *Service) put(ctx context.Context, data []tsdb.Datum) error {
 	if err != nil {
 		return err
 	}
-	return s.db.Add(tn, data)
+	err = s.db.Add(tn, data)
+	if errors.Is(err, tsdb.ErrTooManySeries) {
+		return errs.New(ErrLimitExceeded, "This Wharf keeps no more metrics (%s); old metrics free room when their data expires.", err.Error())
+	}
+	return err
 }
 
 // datum checks one MetricDatum (n is its 1-based position, for messages)

@@ -14,6 +14,8 @@
 package tsdb
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"sort"
 	"strings"
@@ -162,7 +164,14 @@ type DB struct {
 	tenants map[Tenant]map[string]*series // series id (metric ID + "\x01" + unit)
 	wal     *wal                          // nil: in memory only
 	now     func() time.Time
+	nSeries int
+	// maxSeries bounds the number of series (0: no bound): with retention
+	// bounding each series, it bounds the memory the store can take.
+	maxSeries int
 }
+
+// ErrTooManySeries: a batch would create more series than the store keeps.
+var ErrTooManySeries = errors.New("tsdb: too many series")
 
 // NewMemory returns a store that keeps nothing on disk (tests, benchmarks).
 func NewMemory(now func() time.Time) *DB {
@@ -177,6 +186,10 @@ func NewMemory(now func() time.Time) *DB {
 // (group commit): each waits only for a sync that began after its write.
 func (db *DB) Add(tn Tenant, data []Datum) error {
 	db.mu.Lock()
+	if err := db.checkRoom(tn, data); err != nil {
+		db.mu.Unlock()
+		return err
+	}
 	var seq uint64
 	if db.wal != nil {
 		var err error
@@ -194,6 +207,29 @@ func (db *DB) Add(tn Tenant, data []Datum) error {
 	return nil
 }
 
+// checkRoom refuses a batch that would take the store past maxSeries.
+func (db *DB) checkRoom(tn Tenant, data []Datum) error {
+	if db.maxSeries <= 0 {
+		return nil
+	}
+	m := db.tenants[tn]
+	var fresh map[string]bool
+	for i := range data {
+		id := data[i].Metric.ID() + "\x01" + data[i].Unit
+		if m[id] != nil || fresh[id] {
+			continue
+		}
+		if fresh == nil {
+			fresh = map[string]bool{}
+		}
+		fresh[id] = true
+		if db.nSeries+len(fresh) > db.maxSeries {
+			return fmt.Errorf("%w: the store keeps at most %d series", ErrTooManySeries, db.maxSeries)
+		}
+	}
+	return nil
+}
+
 func (db *DB) apply(tn Tenant, data []Datum) {
 	m := db.tenants[tn]
 	if m == nil {
@@ -207,6 +243,7 @@ func (db *DB) apply(tn Tenant, data []Datum) {
 		if s == nil {
 			s = &series{metric: d.Metric, unit: d.Unit, tiers: make([][]Point, len(Tiers))}
 			m[id] = s
+			db.nSeries++
 		}
 		s.add(d)
 	}
@@ -372,6 +409,7 @@ func (db *DB) Expire(now time.Time) int {
 			}
 			if empty {
 				delete(m, id)
+				db.nSeries--
 			}
 		}
 		if len(m) == 0 {

@@ -1,6 +1,7 @@
 package tsdb
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -235,5 +236,28 @@ func TestPercentiles(t *testing.T) {
 		if p := got[0].Percentile(90); p < 89 || p > 91 {
 			t.Fatalf("p90 = %v", p)
 		}
+	}
+}
+
+func TestMaxSeries(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	db, err := Open(dir, Options{Now: func() time.Time { return now }, MaxSeries: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Add(tn, []Datum{datum("a", now, 1, 60), datum("b", now, 1, 60), datum("a", now, 2, 60)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Add(tn, []Datum{datum("a", now, 1, 60), datum("c", now, 1, 60)}); !errors.Is(err, ErrTooManySeries) {
+		t.Fatalf("third series: %v", err)
+	}
+	if got := db.Get(tn, Query{Metric: Metric{Namespace: "App", Name: "a"}, Start: now.Add(-time.Hour).Unix(), End: now.Add(time.Hour).Unix(), Period: 3600}); len(got) != 1 || got[0].Count != 2 {
+		t.Fatalf("a refused batch was partly applied: %+v", got)
+	}
+	db.Expire(now.Add(500 * 24 * time.Hour))
+	if err := db.Add(tn, []Datum{datum("c", now.Add(500*24*time.Hour), 1, 60)}); err != nil {
+		t.Fatalf("after expiry: %v", err)
 	}
 }

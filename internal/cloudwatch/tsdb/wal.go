@@ -69,7 +69,13 @@ type Options struct {
 	Now func() time.Time
 	// NoSync skips fsync after each Add (benchmarks of the in-memory path).
 	NoSync bool
+	// MaxSeries bounds the number of series (default DefaultMaxSeries;
+	// negative: no bound). Data already logged is always loaded.
+	MaxSeries int
 }
+
+// DefaultMaxSeries is the series bound of a store opened with Open.
+const DefaultMaxSeries = 1_000_000
 
 // Open opens (creating) the store kept in dir.
 func Open(dir string, opts Options) (*DB, error) {
@@ -90,6 +96,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		tiers := make([][]Point, len(Tiers))
 		copy(tiers, ss.Tiers)
 		m[ss.Metric.ID()+"\x01"+ss.Unit] = &series{metric: ss.Metric, unit: ss.Unit, last: ss.Last, tiers: tiers}
+		db.nSeries++
 	}
 	gens, err := walGens(dir)
 	if err != nil {
@@ -111,6 +118,12 @@ func Open(dir string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("tsdb: %w", err)
 	}
 	db.wal = &wal{dir: dir, gen: gen, f: f, sync: !opts.NoSync}
+	switch {
+	case opts.MaxSeries == 0:
+		db.maxSeries = DefaultMaxSeries
+	case opts.MaxSeries > 0:
+		db.maxSeries = opts.MaxSeries
+	}
 	return db, nil
 }
 
