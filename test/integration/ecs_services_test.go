@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -39,8 +38,6 @@ type simAgents struct {
 	fail    func(taskDef string) bool
 	stop    chan struct{}
 	done    chan struct{}
-	mu      sync.Mutex
-	minLive map[string]int // family → fewest RUNNING tasks seen after the first reached the target
 }
 
 func startAgents(t *testing.T, c *ecs.Client, cluster string, fail func(string) bool) *simAgents {
