@@ -103,9 +103,9 @@ func TestShipThroughRestart(t *testing.T) {
 	if err := s2.Ship(c); err != nil {
 		t.Fatal(err)
 	}
-	got := waitEvents(t, cwl, "/ecs/restart", stream, n, 30*time.Second)
+	waitEvents(t, cwl, "/ecs/restart", stream, n, 30*time.Second)
 	time.Sleep(300 * time.Millisecond) // a duplicate would show up here
-	got = events(t, cwl, "/ecs/restart", stream)
+	got := events(t, cwl, "/ecs/restart", stream)
 	if len(got) != n {
 		t.Fatalf("%d events after the restart (%d before it), want %d; first: %q", len(got), len(first), n, got[:min(5, len(got))])
 	}
