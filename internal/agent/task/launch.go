@@ -87,13 +87,19 @@ func (r *runner) prepare(ctx context.Context, cs []*ctr) {
 		reason string
 	}
 	var pauseCreated, pauseDone chan pauseResult
-	if p := r.plan.Pause; p != nil && r.pauseID == "" {
+	p := r.plan.Pause
+	if p != nil && r.pauseID == "" || p == nil && r.plan.Network != nil {
 		pauseCreated, pauseDone = make(chan pauseResult, 1), make(chan pauseResult, 1)
 		go func() {
 			if err := r.ensureNetwork(ctx); err != nil {
 				res := pauseResult{reason: "CannotCreateContainerError: task network: " + err.Error()}
 				pauseCreated <- res
 				pauseDone <- res
+				return
+			}
+			if p == nil { // a one-container awsvpc task: no pause container
+				pauseCreated <- pauseResult{}
+				pauseDone <- pauseResult{}
 				return
 			}
 			id, err := rt.CreateContainer(ctx, *p)

@@ -243,3 +243,30 @@ func TestPlanRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanAwsvpcOneContainer: a one-container awsvpc task needs no pause
+// container; its container holds the task's address, MAC and names.
+func TestPlanAwsvpcOneContainer(t *testing.T) {
+	task := bridgeTask()
+	task.LaunchType = "FARGATE"
+	task.CPU, task.Memory = "512", "1024"
+	task.Definition.NetworkMode = ptr.To("awsvpc")
+	task.Definition.Volumes = nil
+	task.Definition.ContainerDefinitions = task.Definition.ContainerDefinitions[:1]
+	task.Definition.ContainerDefinitions[0].MountPoints = nil
+	task.Definition.ContainerDefinitions[0].VolumesFrom = nil
+	task.Definition.ContainerDefinitions[0].DependsOn = nil
+	task.ENI = &agentproto.ENI{Network: "wharf-awsvpc", SubnetCIDR: "10.213.0.0/16", Gateway: "10.213.0.1", PrivateIPv4: "10.213.0.5", MACAddress: "02:00:0a:d5:00:05"}
+	p, err := Plan(task, testHost())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Pause != nil || p.Network == nil || p.Network.Name != "wharf-awsvpc" || len(p.Containers) != 1 {
+		t.Fatalf("pause %+v network %+v containers %d", p.Pause, p.Network, len(p.Containers))
+	}
+	s := p.Containers[0].Spec
+	if s.NetworkMode != "wharf-awsvpc" || s.IPv4Address != "10.213.0.5" || s.MACAddress != "02:00:0a:d5:00:05" || s.Hostname != "ip-10-213-0-5" ||
+		len(s.PortMappings) != 0 {
+		t.Errorf("container network %q ip %q mac %q host %q ports %v", s.NetworkMode, s.IPv4Address, s.MACAddress, s.Hostname, s.PortMappings)
+	}
+}
