@@ -203,3 +203,67 @@ func TestServicesOnDocker(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 	}
 }
+
+// TestServiceRollingUpdate10OnDocker measures, on the real Docker Engine,
+// the time from UpdateService to COMPLETED for a 10-task FARGATE service
+// whose container has a health check at ECS's shortest interval (5 s; ECS
+// refuses 1 s): new tasks count only once HEALTHY.
+func TestServiceRollingUpdate10OnDocker(t *testing.T) {
+	needDocker(t)
+	w := startWharf(t)
+	cfg := w.sdk()
+	removeTaskContainers(t, w, "roll")
+	ctx := context.Background()
+	_, busybox := w.pushImages(cfg)
+	execRole, _ := w.taskRoles(cfg)
+	client := ecs.NewFromConfig(cfg)
+	if _, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("roll")}); err != nil {
+		t.Fatal(err)
+	}
+	var tds []string
+	for range 2 {
+		out, err := client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("hc"),
+			NetworkMode: types.NetworkModeAwsvpc, RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
+			Cpu: aws.String("256"), Memory: aws.String("512"), ExecutionRoleArn: aws.String(execRole),
+			ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String(busybox), Essential: aws.Bool(true),
+				Command:     []string{"sleep", "3600"},
+				HealthCheck: &types.HealthCheck{Command: []string{"CMD-SHELL", "true"}, Interval: aws.Int32(5), Timeout: aws.Int32(2), Retries: aws.Int32(1)}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tds = append(tds, aws.ToString(out.TaskDefinition.TaskDefinitionArn))
+	}
+	if _, err := client.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("roll"), ServiceName: aws.String("hc"),
+		TaskDefinition: aws.String(tds[0]), DesiredCount: aws.Int32(10), LaunchType: types.LaunchTypeFargate, NetworkConfiguration: awsvpc}); err != nil {
+		t.Fatal(err)
+	}
+	completedOn := func(td string, limit time.Duration) time.Duration {
+		t.Helper()
+		start := time.Now()
+		for {
+			out, err := client.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("roll"), Services: []string{"hc"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := out.Services[0]
+			if len(s.Deployments) == 1 && aws.ToString(s.Deployments[0].TaskDefinition) == td &&
+				s.Deployments[0].RolloutState == types.DeploymentRolloutStateCompleted {
+				return time.Since(start)
+			}
+			if time.Since(start) > limit {
+				t.Fatalf("not COMPLETED on %s within %s: running %d, %+v", td, limit, s.RunningCount, s.Deployments)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	first := completedOn(tds[0], 180*time.Second)
+	if _, err := client.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("roll"), Service: aws.String("hc"), TaskDefinition: aws.String(tds[1])}); err != nil {
+		t.Fatal(err)
+	}
+	took := completedOn(tds[1], 180*time.Second)
+	t.Logf("10 FARGATE tasks with a 5 s health check: created to COMPLETED in %v; UpdateService to COMPLETED in %v",
+		first.Round(100*time.Millisecond), took.Round(100*time.Millisecond))
+	if _, err := client.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: aws.String("roll"), Service: aws.String("hc"), Force: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+}
