@@ -61,6 +61,7 @@ type Shipper struct {
 	cancel context.CancelFunc
 	mu     sync.Mutex
 	fols   map[string]*follower // by runtime ID
+	bad    map[string]bool      // containers whose options were refused
 	wg     sync.WaitGroup
 }
 
@@ -77,15 +78,22 @@ func New(cfg Config) (*Shipper, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Shipper{cfg: cfg, state: st, ctx: ctx, cancel: cancel, fols: map[string]*follower{}}, nil
+	return &Shipper{cfg: cfg, state: st, ctx: ctx, cancel: cancel, fols: map[string]*follower{}, bad: map[string]bool{}}, nil
 }
 
 // Ship starts following a container (again after a restart: it resumes
 // after the last acknowledged line). A container already followed, or
-// fully shipped, is left alone.
+// fully shipped, is left alone. Invalid options are an error the first
+// time a container is seen.
 func (s *Shipper) Ship(c Container) error {
 	opts, err := ParseOptions(c.Options)
 	if err != nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.bad[c.RuntimeID] {
+			return nil
+		}
+		s.bad[c.RuntimeID] = true
 		return err
 	}
 	if m, ok := s.state.Get(c.RuntimeID); ok && m.Done {
@@ -120,6 +128,7 @@ func (s *Shipper) Forget(taskARN string) {
 			delete(s.fols, id)
 		}
 	}
+	clear(s.bad)
 	s.mu.Unlock()
 	for _, f := range fs {
 		f.stop()
