@@ -23,19 +23,7 @@ import (
 func BenchmarkRunTaskToRunning(b *testing.B) {
 	needDocker(b)
 	w := startWharf(b)
-	cfg := w.sdk()
-	ctx := context.Background()
-	_, busybox := w.pushImages(cfg)
-	execRole, _ := w.taskRoles(cfg)
-	client := ecs.NewFromConfig(cfg)
-	td, err := client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("sleeper"),
-		NetworkMode: types.NetworkModeAwsvpc, RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
-		Cpu: aws.String("256"), Memory: aws.String("512"), ExecutionRoleArn: aws.String(execRole),
-		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("main"), Image: aws.String(busybox),
-			Essential: aws.Bool(true), Command: []string{"sleep", "3600"}}}})
-	if err != nil {
-		b.Fatal(err)
-	}
+	client, td := sleeperSetup(b, w)
 	// Warm up: the first task pulls the image (so both sides then start
 	// from a cached image) and makes the task network.
 	runToRunning(b, client, td.TaskDefinition.TaskDefinitionArn)
@@ -108,19 +96,8 @@ func TestRunTaskTimeline(t *testing.T) {
 	}
 	needDocker(t)
 	w := startWharf(t)
-	cfg := w.sdk()
+	client, td := sleeperSetup(t, w)
 	ctx := context.Background()
-	_, busybox := w.pushImages(cfg)
-	execRole, _ := w.taskRoles(cfg)
-	client := ecs.NewFromConfig(cfg)
-	td, err := client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("sleeper"),
-		NetworkMode: types.NetworkModeAwsvpc, RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
-		Cpu: aws.String("256"), Memory: aws.String("512"), ExecutionRoleArn: aws.String(execRole),
-		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("main"), Image: aws.String(busybox),
-			Essential: aws.Bool(true), Command: []string{"sleep", "3600"}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	for i := range 4 {
 		out, err := client.RunTask(ctx, &ecs.RunTaskInput{TaskDefinition: td.TaskDefinition.TaskDefinitionArn, LaunchType: types.LaunchTypeFargate, NetworkConfiguration: awsvpc})
 		if err != nil {
@@ -134,4 +111,23 @@ func TestRunTaskTimeline(t *testing.T) {
 			aws.ToTime(tk.PullStartedAt).Sub(c), aws.ToTime(tk.PullStoppedAt).Sub(c), aws.ToTime(tk.StartedAt).Sub(c), seen)
 		_, _ = client.StopTask(ctx, &ecs.StopTaskInput{Task: out.Tasks[0].TaskArn})
 	}
+}
+
+// sleeperSetup pushes busybox to w, makes an execution role and registers
+// a one-container FARGATE task definition that sleeps.
+func sleeperSetup(t testing.TB, w *wharf) (*ecs.Client, *ecs.RegisterTaskDefinitionOutput) {
+	t.Helper()
+	cfg := w.sdk()
+	_, busybox := w.pushImages(cfg)
+	execRole, _ := w.taskRoles(cfg)
+	client := ecs.NewFromConfig(cfg)
+	td, err := client.RegisterTaskDefinition(context.Background(), &ecs.RegisterTaskDefinitionInput{Family: aws.String("sleeper"),
+		NetworkMode: types.NetworkModeAwsvpc, RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
+		Cpu: aws.String("256"), Memory: aws.String("512"), ExecutionRoleArn: aws.String(execRole),
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("main"), Image: aws.String(busybox),
+			Essential: aws.Bool(true), Command: []string{"sleep", "3600"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client, td
 }
