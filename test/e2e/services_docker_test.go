@@ -227,14 +227,15 @@ func TestServiceRollingUpdate10OnDocker(t *testing.T) {
 			Cpu: aws.String("256"), Memory: aws.String("512"), ExecutionRoleArn: aws.String(execRole),
 			ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String(busybox), Essential: aws.Bool(true),
 				Command:     []string{"sleep", "3600"},
-				HealthCheck: &types.HealthCheck{Command: []string{"CMD-SHELL", "true"}, Interval: aws.Int32(5), Timeout: aws.Int32(2), Retries: aws.Int32(1)}}}})
+				HealthCheck: &types.HealthCheck{Command: []string{"CMD-SHELL", "true"}, Interval: aws.Int32(5), Timeout: aws.Int32(4), Retries: aws.Int32(5)}}}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		tds = append(tds, aws.ToString(out.TaskDefinition.TaskDefinitionArn))
 	}
 	if _, err := client.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("roll"), ServiceName: aws.String("hc"),
-		TaskDefinition: aws.String(tds[0]), DesiredCount: aws.Int32(10), LaunchType: types.LaunchTypeFargate, NetworkConfiguration: awsvpc}); err != nil {
+		TaskDefinition: aws.String(tds[0]), DesiredCount: aws.Int32(10), LaunchType: types.LaunchTypeFargate, NetworkConfiguration: awsvpc,
+		HealthCheckGracePeriodSeconds: aws.Int32(30)}); err != nil {
 		t.Fatal(err)
 	}
 	completedOn := func(td string, limit time.Duration) time.Duration {
