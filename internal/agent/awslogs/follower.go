@@ -223,7 +223,10 @@ func (f *follower) shipBatch(ctx context.Context, q *Queue) error {
 		return nil
 	}
 	batch := q.Peek(n)
-	if err := f.put(ctx, batch); err != nil {
+	// A put is not cut short by Stop: one that reached CloudWatch Logs
+	// must have its answer, and its position saved, or a restarted agent
+	// would ship the batch again.
+	if err := f.put(context.WithoutCancel(ctx), batch); err != nil {
 		return err
 	}
 	f.acked = batch[n-1].Pos
