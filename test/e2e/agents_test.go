@@ -331,3 +331,121 @@ func zoneOf(t testing.TB, client *ecs.Client, inst string) string {
 	}
 	return ""
 }
+
+// serviceTasks returns the RUNNING tasks of a service, keyed by task ARN,
+// with the container instance each runs on.
+func serviceTasks(t testing.TB, client *ecs.Client, cluster, service string) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	list, err := client.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(cluster), ServiceName: aws.String(service)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	if len(list.TaskArns) == 0 {
+		return out
+	}
+	d, err := client.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: list.TaskArns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tk := range d.Tasks {
+		if aws.ToString(tk.LastStatus) == "RUNNING" && aws.ToString(tk.DesiredStatus) == "RUNNING" {
+			out[aws.ToString(tk.TaskArn)] = aws.ToString(tk.ContainerInstanceArn)
+		}
+	}
+	return out
+}
+
+// waitServiceTasks waits until cond holds for a service's RUNNING tasks.
+func waitServiceTasks(t testing.TB, client *ecs.Client, cluster, service, what string, cond func(map[string]string) bool) map[string]string {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		got := serviceTasks(t, client, cluster, service)
+		if cond(got) {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("service %s never had %s; running: %v", service, what, got)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// TestServicesOnAgents: a DAEMON service on two `wharf agent` hosts runs
+// one task on each and follows a third host joining; draining an instance
+// moves a REPLICA service's task off it.
+func TestServicesOnAgents(t *testing.T) {
+	needDocker(t)
+	w := startWharfListening(t, "--fargate", "off")
+	cfg := w.sdk()
+	ctx := context.Background()
+	removeTaskContainers(t, w, "fleet")
+	_, busybox := w.pushImages(cfg)
+	client := ecs.NewFromConfig(cfg)
+	if _, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("fleet")}); err != nil {
+		t.Fatal(err)
+	}
+	startAgent(t, w, newHost(t, 4), "fleet", "us-east-1a", t.TempDir())
+	startAgent(t, w, newHost(t, 5), "fleet", "us-east-1b", t.TempDir())
+	deadline := time.Now().Add(30 * time.Second)
+	for len(instances(t, client, "fleet")) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("agents never registered")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	td, err := client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("sleeper"),
+		NetworkMode: types.NetworkModeBridge, ContainerDefinitions: []types.ContainerDefinition{{
+			Name: aws.String("main"), Image: aws.String(busybox), Memory: aws.Int32(32), Essential: aws.Bool(true),
+			Command: []string{"sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tdARN := td.TaskDefinition.TaskDefinitionArn
+	if _, err := client.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("fleet"), ServiceName: aws.String("daemon"),
+		TaskDefinition: tdARN, SchedulingStrategy: types.SchedulingStrategyDaemon}); err != nil {
+		t.Fatal(err)
+	}
+	onePerInstance := func(n int) func(map[string]string) bool {
+		return func(m map[string]string) bool {
+			seen := map[string]bool{}
+			for _, inst := range m {
+				seen[inst] = true
+			}
+			return len(m) == n && len(seen) == n
+		}
+	}
+	waitServiceTasks(t, client, "fleet", "daemon", "one task on each of 2 instances", onePerInstance(2))
+
+	// A third host joins: the daemon follows it.
+	startAgent(t, w, newHost(t, 6), "fleet", "us-east-1c", t.TempDir())
+	waitServiceTasks(t, client, "fleet", "daemon", "one task on each of 3 instances", onePerInstance(3))
+
+	// Draining: a replica service's task leaves the draining instance.
+	if _, err := client.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("fleet"), ServiceName: aws.String("web"),
+		TaskDefinition: tdARN, DesiredCount: aws.Int32(2)}); err != nil {
+		t.Fatal(err)
+	}
+	web := waitServiceTasks(t, client, "fleet", "web", "2 tasks", func(m map[string]string) bool { return len(m) == 2 })
+	var drained string
+	for _, inst := range web {
+		drained = inst
+	}
+	if _, err := client.UpdateContainerInstancesState(ctx, &ecs.UpdateContainerInstancesStateInput{Cluster: aws.String("fleet"),
+		ContainerInstances: []string{drained}, Status: types.ContainerInstanceStatusDraining}); err != nil {
+		t.Fatal(err)
+	}
+	waitServiceTasks(t, client, "fleet", "web", "2 tasks, none on the draining instance", func(m map[string]string) bool {
+		if len(m) != 2 {
+			return false
+		}
+		for _, inst := range m {
+			if inst == drained {
+				return false
+			}
+		}
+		return true
+	})
+}
