@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,6 +52,7 @@ type engine struct {
 	mu      sync.Mutex
 	tasks   map[string]*agentproto.Task // latest assignment per task
 	reaping map[string]bool             // unassigned tasks being stopped
+	last    map[string]task.Change      // the last state reported per task
 
 	pruneStop context.CancelFunc
 	pruneDone chan struct{}
@@ -63,7 +65,7 @@ func TaskEngine(cfg Config, ec EngineConfig) NewEngineFunc {
 	return func(ctx context.Context, d EngineDeps) (Engine, error) {
 		cfg = cfg.withDefaults()
 		instanceID := d.InstanceID
-		e := &engine{cfg: cfg, ec: ec, instanceID: instanceID, reports: d.Reports, tasks: map[string]*agentproto.Task{}, reaping: map[string]bool{},
+		e := &engine{cfg: cfg, ec: ec, instanceID: instanceID, reports: d.Reports, tasks: map[string]*agentproto.Task{}, reaping: map[string]bool{}, last: map[string]task.Change{},
 			health: map[string]map[string]wrt.Health{}}
 		host := task.HostConfig{InstanceID: instanceID, Region: cfg.Region, PauseImage: ec.PauseImage, Env: ec.Env}
 		if ec.Endpoint != nil {
@@ -254,6 +256,17 @@ func (e *engine) report(c task.Change) {
 	e.mu.Lock()
 	t := e.tasks[c.TaskARN]
 	prev := e.health[c.TaskARN]
+	// Every assignment wakes every task's runner, which reports its state
+	// again: only a state that moved is worth a call to the control plane
+	// (otherwise each new task would cost one call per running task).
+	if last, ok := e.last[c.TaskARN]; ok && reflect.DeepEqual(last, c) {
+		e.mu.Unlock()
+		return
+	}
+	e.last[c.TaskARN] = c
+	if c.Status == task.StatusStopped && cleanedUp(c) {
+		delete(e.last, c.TaskARN)
+	}
 	e.mu.Unlock()
 	cluster := clusterOf(c.TaskARN)
 	rep := TaskReport{Cluster: cluster, TaskARN: c.TaskARN, Status: c.Status, Reason: c.StoppedReason,
