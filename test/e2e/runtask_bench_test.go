@@ -23,6 +23,7 @@ import (
 func BenchmarkRunTaskToRunning(b *testing.B) {
 	needDocker(b)
 	w := startWharf(b)
+	removeTaskContainers(b, w, "default")
 	client, td, image := sleeperSetup(b, w)
 	// Warm up: the first task pulls the image (so both sides then start
 	// from a cached image) and makes the task network.
@@ -107,6 +108,7 @@ func TestRunTaskTimeline(t *testing.T) {
 	}
 	needDocker(t)
 	w := startWharf(t)
+	removeTaskContainers(t, w, "default")
 	client, td, _ := sleeperSetup(t, w)
 	ctx := context.Background()
 	for i := range 4 {
