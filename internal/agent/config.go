@@ -61,6 +61,9 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// DefaultDataDir keeps the agent's state unless --data-dir says otherwise.
+const DefaultDataDir = "/var/lib/wharf-agent"
+
 // DefaultReservedPorts are the ports the ECS agent reserves by default.
 var DefaultReservedPorts = []int{22, 2375, 2376, 51678, 51679}
 
@@ -176,7 +179,7 @@ func (c Config) withDefaults() Config {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.DataDir == "" {
-		c.DataDir = "/var/lib/wharf-agent"
+		c.DataDir = DefaultDataDir
 	}
 	return c
 }

@@ -53,6 +53,7 @@ type engine struct {
 	tasks   map[string]*agentproto.Task // latest assignment per task
 	reaping map[string]bool             // unassigned tasks being stopped
 	last    map[string]task.Change      // the last state reported per task
+	swept   bool                        // orphans looked for (first Sync)
 
 	pruneStop context.CancelFunc
 	pruneDone chan struct{}
@@ -157,7 +158,12 @@ func (e *engine) Sync(ctx context.Context, desired []agentproto.Task) {
 		}
 		e.mgr.Apply(&stop)
 	}
-	e.stopOrphans(ctx, want)
+	// Containers the manager does not know of can only be left from before
+	// this agent process started: look for them once, not on every poll.
+	if !e.swept {
+		e.swept = true
+		e.stopOrphans(ctx, want)
+	}
 }
 
 // stopOrphans stops and removes the containers of tasks this agent left

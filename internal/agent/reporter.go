@@ -121,8 +121,8 @@ func (r *reporter) start(ctx context.Context) {
 	go r.loop(ctx)
 }
 
-// flush stops the loop after one last attempt to send what is waiting,
-// bounded by ctx.
+// close stops the loop; reports still waiting are not sent (the next
+// agent process reports the tasks' states again when it adopts them).
 func (r *reporter) close() {
 	close(r.stop)
 	<-r.done

@@ -170,7 +170,7 @@ func runAgent(ctx context.Context, cfg agent.Config) error {
 	}
 	dataDir := cfg.DataDir
 	if dataDir == "" {
-		dataDir = "/var/lib/wharf-agent"
+		dataDir = agent.DefaultDataDir
 	}
 	secret, err := agent.LoadSecret(dataDir)
 	if err != nil {

@@ -38,8 +38,8 @@ type capacity struct {
 // newCapacity returns the managed capacity; it connects to the Docker
 // Engine lazily: nothing fails when there is none, FARGATE tasks are then
 // refused with the reason.
-func newCapacity(cfg Config) (*capacity, error) {
-	return &capacity{log: cfg.Logger, host: cfg.DockerHost}, nil
+func newCapacity(cfg Config) *capacity {
+	return &capacity{log: cfg.Logger, host: cfg.DockerHost}
 }
 
 // engine returns the engine client once one answered.

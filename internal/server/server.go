@@ -134,10 +134,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	case "external":
 		// Tasks are queued for a runner outside the server (tests).
 	default:
-		if s.capacity, err = newCapacity(cfg); err != nil {
-			ln.Close()
-			return nil, err
-		}
+		s.capacity = newCapacity(cfg)
 		managedCap = s.capacity.available
 	}
 	ecsSvc := ecs.New(st, ecs.Options{Now: cfg.Now, Logger: log, Endpoint: "http://" + addr, ManagedCapacity: managedCap,

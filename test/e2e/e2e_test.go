@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,20 +85,8 @@ func startWharf(t testing.TB, env ...string) *wharf {
 			t.Errorf("wharf did not stop within 15s of SIGTERM")
 		}
 	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get("http://" + w.addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return w
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("wharf never became healthy:\n%s", w.out)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	w.waitHealthy()
+	return w
 }
 
 // env is the environment for a client using the data dir's shared files.
@@ -264,17 +251,7 @@ func TestExplicitRootKeyAndRestart(t *testing.T) {
 	}
 	w.cmd = w2.cmd // cleanup stops the new process
 	w.out = w2.out
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if resp, err := http.Get("http://" + w.addr + "/healthz"); err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("restart never became healthy:\n%s", w2.out)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	w.waitHealthy()
 	var id2 struct{ Account string }
 	w.mustAWS(w.env(), &id2, "sts", "get-caller-identity")
 	if id2.Account != id.Account {
