@@ -140,6 +140,7 @@ func runInContainer(t *testing.T, c *docker.Client, image string, s *Server, net
 	endpointID, credID := NewID(), NewID()
 	taskARN := "arn:aws:ecs:us-east-1:000000000000:task/default/" + endpointID
 	env := s.MetadataEnv(endpointID)
+	s.SetCredentialsToken(credID, "token-"+credID) // as the agent's engine does
 	for k, v := range s.CredentialsEnv(credID) {
 		env[k] = v
 	}
@@ -259,6 +260,7 @@ func TestLinkLocalPort80RelativeURI(t *testing.T) {
 		t.Skipf("cannot serve on %s: %v", DefaultAddr, err)
 	}
 	t.Cleanup(func() { _ = s.Stop(context.Background()) })
+	s.SetCredentialsToken("abc", "a-token-the-container-is-never-given")
 	env := s.CredentialsEnv("abc")
 	if len(env) != 1 || env[EnvCredentialsRelativeURI] != "/v2/credentials/abc" {
 		t.Fatalf("CredentialsEnv at the link-local address = %v", env)

@@ -211,8 +211,19 @@ func (s *Server) SetCredentials(id string, c agentproto.Credentials) { s.reg.set
 
 // SetCredentialsToken sets the authorization token a request for id's
 // credentials must carry (an agent restoring a task after its restart);
-// an empty token requires none.
-func (s *Server) SetCredentialsToken(id, token string) { s.reg.setToken(id, token) }
+// an empty token requires none. A server at the link-local address
+// ignores it: its containers get the relative URI and no token, as ECS
+// gives them, so it must not ask them for one.
+func (s *Server) SetCredentialsToken(id, token string) {
+	if s.linkLocal() {
+		token = ""
+	}
+	s.reg.setToken(id, token)
+}
+
+// linkLocal reports whether the server is at http://169.254.170.2, where
+// containers find it by the relative credentials URI.
+func (s *Server) linkLocal() bool { return s.url() == "http://"+LinkLocalAddress }
 
 // RemoveCredentials stops serving id's credentials.
 func (s *Server) RemoveCredentials(id string) { s.reg.removeCreds(id) }
@@ -228,12 +239,11 @@ func (s *Server) MetadataEnv(id string) map[string]string {
 // link-local address, else the full URI with an authorization token
 // (made on first use and required from then on).
 func (s *Server) CredentialsEnv(id string) map[string]string {
-	base := s.url()
-	if base == "http://"+LinkLocalAddress {
+	if s.linkLocal() {
 		return map[string]string{EnvCredentialsRelativeURI: credentialsPath + id}
 	}
 	return map[string]string{
-		EnvCredentialsFullURI: base + credentialsPath + id,
+		EnvCredentialsFullURI: s.url() + credentialsPath + id,
 		EnvAuthorizationToken: s.reg.tokenFor(id),
 	}
 }
