@@ -11,3 +11,4 @@ package api
 //go:generate go run ../internal/tools/apigen -service wharfagent -package wharfagentapi -out wharfagentapi/zz_generated.go
 //go:generate go run ../internal/tools/apigen -service logs -package logsapi -out logsapi/zz_generated.go
 //go:generate go run ../internal/tools/apigen -service cloudwatch -package cloudwatchapi -out cloudwatchapi/zz_generated.go
+//go:generate go run ../internal/tools/apigen -service application-autoscaling -package applicationautoscalingapi -out applicationautoscalingapi/zz_generated.go
