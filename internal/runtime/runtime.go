@@ -223,9 +223,21 @@ type ContainerSpec struct {
 	CapDrop        []string
 	Sysctls        map[string]string // ECS systemControls
 	ShmSizeMiB     int64             // /dev/shm size (sharedMemorySize); 0 = default
+	// DeviceRequests ask the runtime's device drivers for devices, such as
+	// the NVIDIA GPUs an ECS task was assigned.
+	DeviceRequests []DeviceRequest
 
 	HealthCheck *HealthCheck
 	StopTimeout time.Duration // grace between SIGTERM and SIGKILL; 0 = the runtime's default
+}
+
+// DeviceRequest asks a device driver for devices (Docker's
+// HostConfig.DeviceRequests, `docker run --gpus`).
+type DeviceRequest struct {
+	Driver       string     // "nvidia"
+	DeviceIDs    []string   // the devices, e.g. GPU UUIDs; empty with Count
+	Count        int        // how many, when DeviceIDs is empty (-1 = all)
+	Capabilities [][]string // e.g. [["gpu"]]: any one inner list must all be supported
 }
 
 // Ulimit is one resource limit (name as in ECS: "nofile", "nproc", …).

@@ -69,6 +69,13 @@ type (
 		Memory            int64                    `json:",omitempty"`
 		MemoryReservation int64                    `json:",omitempty"`
 		Ulimits           []ulimit                 `json:",omitempty"`
+		DeviceRequests    []deviceRequest          `json:",omitempty"`
+	}
+	deviceRequest struct {
+		Driver       string     `json:",omitempty"`
+		Count        int        `json:",omitempty"`
+		DeviceIDs    []string   `json:",omitempty"`
+		Capabilities [][]string `json:",omitempty"`
 	}
 	portBinding struct {
 		HostIP   string `json:"HostIp"`
@@ -170,6 +177,9 @@ func createRequest(spec runtime.ContainerSpec) createBody {
 	h.MemoryReservation = spec.MemoryReservationMiB * mib
 	for _, u := range spec.Ulimits {
 		h.Ulimits = append(h.Ulimits, ulimit(u))
+	}
+	for _, d := range spec.DeviceRequests {
+		h.DeviceRequests = append(h.DeviceRequests, deviceRequest{Driver: d.Driver, Count: d.Count, DeviceIDs: d.DeviceIDs, Capabilities: d.Capabilities})
 	}
 	if spec.IPv4Address != "" || spec.MACAddress != "" {
 		ep := endpointConfig{MacAddress: spec.MACAddress}

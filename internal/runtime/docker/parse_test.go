@@ -149,3 +149,22 @@ func FuzzLogDemux(f *testing.F) {
 		t.Fatal("more lines than bytes")
 	})
 }
+
+func TestCreateRequestDeviceRequests(t *testing.T) {
+	spec := runtime.ContainerSpec{Image: "cuda", DeviceRequests: []runtime.DeviceRequest{{
+		Driver: "nvidia", DeviceIDs: []string{"GPU-aaaa", "GPU-bbbb"}, Capabilities: [][]string{{"gpu"}},
+	}}}
+	got, _ := json.Marshal(createRequest(spec))
+	want := `"DeviceRequests":[{"Driver":"nvidia","DeviceIDs":["GPU-aaaa","GPU-bbbb"],"Capabilities":[["gpu"]]}]`
+	if !strings.Contains(string(got), want) {
+		t.Errorf("create body lacks %s:\n%s", want, got)
+	}
+	// Docker refuses Count together with DeviceIDs: a zero Count is not sent.
+	if strings.Contains(string(got), `"Count"`) {
+		t.Errorf("create body sends Count with DeviceIDs:\n%s", got)
+	}
+	got, _ = json.Marshal(createRequest(runtime.ContainerSpec{Image: "plain"}))
+	if strings.Contains(string(got), "DeviceRequests") {
+		t.Errorf("a spec without devices sends DeviceRequests:\n%s", got)
+	}
+}
