@@ -181,7 +181,7 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if in == nil {
 			in = map[string]any{}
 		}
-		c.params = redact(c.op.Input.Shape, in)
+		c.params = redact(c.op.Input.Shape, in, c.svc.AuditOmit[c.opName])
 		if err := wire.Validate(c.op.Input.Shape, in); err != nil {
 			e.fail(w, r, c, &protocol.APIError{Code: c.svc.ValidationCode, Message: err.Error(), Status: http.StatusBadRequest, Sender: true})
 			return

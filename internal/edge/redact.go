@@ -6,10 +6,21 @@ import "github.com/wharfhq/wharf/internal/awsmodel"
 // request parameters kept by the audit log.
 const Hidden = "HIDDEN_DUE_TO_SECURITY_REASONS"
 
-// redact returns a copy of tree with every sensitive member replaced.
-func redact(s *awsmodel.Shape, tree map[string]any) map[string]any {
+// redact returns a copy of tree with every sensitive member replaced and
+// the top-level members in omit left out.
+func redact(s *awsmodel.Shape, tree map[string]any, omit []string) map[string]any {
 	if tree == nil {
 		return nil
+	}
+	if len(omit) > 0 {
+		kept := make(map[string]any, len(tree))
+		for k, v := range tree {
+			kept[k] = v
+		}
+		for _, k := range omit {
+			delete(kept, k)
+		}
+		tree = kept
 	}
 	out, _ := redactValue(s, tree).(map[string]any)
 	return out

@@ -44,6 +44,11 @@ type Service struct {
 	// Public lists operations any authenticated caller may call without a
 	// policy allowing it (sts:GetCallerIdentity).
 	Public map[string]bool
+	// AuditOmit lists, per operation, top-level input members the audit
+	// log leaves out of requestParameters: bulk data (log events, metric
+	// datapoints) that CloudTrail does not keep either and that would cost
+	// more to record than to serve.
+	AuditOmit map[string][]string
 }
 
 func (s *Service) actionPrefix() string {
