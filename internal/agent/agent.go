@@ -127,6 +127,7 @@ func (a *Agent) Run(ctx context.Context, newEngine NewEngineFunc) error {
 		}
 	}
 	a.reports = newReporter(a.cp, a.log)
+	a.reports.metrics = a.cfg.Metrics
 	a.reports.start(context.WithoutCancel(ctx))
 	defer a.reports.close()
 	eng, err := newEngine(ctx, EngineDeps{InstanceID: a.state.InstanceID, Reports: a.reports, Auth: a.cp.RegistryAuth})
@@ -239,6 +240,7 @@ func (a *Agent) pollLoop(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
+			a.cfg.Metrics.polled(false, err, time.Now())
 			if permanent(err) && !a.managed {
 				a.log.Error("the control plane refused the poll; re-registering", "err", err)
 				if rerr := a.register(ctx); rerr != nil {
@@ -256,6 +258,7 @@ func (a *Agent) pollLoop(ctx context.Context) {
 			continue
 		}
 		delay = 500 * time.Millisecond
+		a.cfg.Metrics.polled(res.Changed, nil, time.Now())
 		if !res.Changed && !first {
 			continue
 		}

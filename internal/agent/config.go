@@ -57,6 +57,12 @@ type Config struct {
 	// MetadataAddress is where the task metadata and credentials endpoint
 	// listens (default 169.254.170.2:80, as on ECS).
 	MetadataAddress string
+	// MetricsAddress is where `wharf agent` serves its Prometheus metrics
+	// (WHARF_AGENT_METRICS_ADDRESS; empty: not served).
+	MetricsAddress string
+	// Metrics receives the agent's Prometheus measurements (nil: none; see
+	// metrics.go).
+	Metrics *Metrics
 	// Logger receives the agent's logs.
 	Logger *slog.Logger
 }

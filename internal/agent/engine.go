@@ -95,7 +95,7 @@ func TaskEngine(cfg Config, ec EngineConfig) NewEngineFunc {
 			return nil, err
 		}
 		e.logs = logs
-		e.mgr = task.NewManager(task.Config{Runtime: ec.Runtime, Host: host, Auth: auth, PullBehavior: cfg.PullBehavior,
+		e.mgr = task.NewManager(task.Config{Runtime: cfg.Metrics.instrument(ec.Runtime), Host: host, Auth: auth, PullBehavior: cfg.PullBehavior,
 			CleanupWait: cfg.TaskCleanupWait, Report: e.report, Logger: cfg.Logger})
 		if err := e.mgr.Start(ctx); err != nil {
 			logs.Stop()
@@ -265,13 +265,22 @@ func (e *engine) report(c task.Change) {
 	// Every assignment wakes every task's runner, which reports its state
 	// again: only a state that moved is worth a call to the control plane
 	// (otherwise each new task would cost one call per running task).
-	if last, ok := e.last[c.TaskARN]; ok && reflect.DeepEqual(last, c) {
+	last, known := e.last[c.TaskARN]
+	if known && reflect.DeepEqual(last, c) {
 		e.mu.Unlock()
 		return
 	}
 	e.last[c.TaskARN] = c
+	now := c.Status
 	if c.Status == task.StatusStopped && cleanedUp(c) {
 		delete(e.last, c.TaskARN)
+		now = ""
+	}
+	if known {
+		e.cfg.Metrics.taskMoved(last.Status, now)
+		e.cfg.Metrics.containersMoved(&last, &c)
+	} else {
+		e.cfg.Metrics.taskMoved("", now)
 	}
 	e.mu.Unlock()
 	cluster := clusterOf(c.TaskARN)

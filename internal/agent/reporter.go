@@ -15,8 +15,9 @@ import (
 // control plane sees the latest state once it answers, and nothing the
 // agent observed is dropped.
 type reporter struct {
-	cp  ControlPlane
-	log *slog.Logger
+	cp      ControlPlane
+	log     *slog.Logger
+	metrics *Metrics // nil: none
 
 	mu      sync.Mutex
 	order   []string // task ARNs waiting, oldest first
@@ -182,6 +183,13 @@ func (r *reporter) sendAll(ctx context.Context) bool {
 			err = r.cp.SubmitHealth(ctx, hr.cluster, arn, hr.health)
 		} else {
 			err = r.cp.SubmitTask(ctx, rep)
+		}
+		if ctx.Err() == nil {
+			kind := "task"
+			if isHealth {
+				kind = "health"
+			}
+			r.metrics.reported(kind, err)
 		}
 		if err != nil && !permanent(err) {
 			r.log.Warn("report to the control plane failed; retrying", "task", arn, "err", err)

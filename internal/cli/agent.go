@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -70,6 +71,7 @@ func agentFlags(args []string, stderr io.Writer) (agent.Config, *slog.Level, err
 	fs.DurationVar(&cfg.ImageCleanupInterval, "image-cleanup-interval", 0, "how often images no task used for an hour are removed (env ECS_IMAGE_CLEANUP_INTERVAL; default 30m)")
 	fs.DurationVar(&cfg.PollWait, "poll-wait", 0, "longest wait of one assignment poll; also the heartbeat period (default 10s)")
 	fs.StringVar(&cfg.MetadataAddress, "metadata-address", "", "address of the task metadata and credentials endpoint (default 169.254.170.2:80, as on ECS)")
+	metricsAddr := fs.String("metrics-address", "", "serve Prometheus metrics at http://ADDRESS/metrics, e.g. :51680 as the ECS agent (env WHARF_AGENT_METRICS_ADDRESS, or ECS_ENABLE_PROMETHEUS_METRICS=true for :51680; default off)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), agentUsage)
@@ -104,6 +106,18 @@ func agentFlags(args []string, stderr io.Writer) (agent.Config, *slog.Level, err
 	}
 	if err := cfg.FromEnv(os.Getenv); err != nil {
 		return cfg, nil, err
+	}
+	if cfg.MetricsAddress, err = metricsAddress(*metricsAddr, os.Getenv); err != nil {
+		return cfg, nil, err
+	}
+	if port := metricsPort(cfg.MetricsAddress); port > 0 {
+		// As the ECS agent does with its metrics port: tasks never get it.
+		if cfg.ReservedPorts == nil {
+			cfg.ReservedPorts = slices.Clone(agent.DefaultReservedPorts)
+		}
+		if !slices.Contains(cfg.ReservedPorts, port) {
+			cfg.ReservedPorts = append(cfg.ReservedPorts, port)
+		}
 	}
 	if cfg.Endpoint == "" {
 		cfg.Endpoint = "http://127.0.0.1:4566"
@@ -155,6 +169,13 @@ func runAgent(ctx context.Context, cfg agent.Config) error {
 		return fmt.Errorf("no AWS credentials found (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or AWS_SHARED_CREDENTIALS_FILE to Wharf's DATA-DIR/credentials): %w", err)
 	}
 	cfg.Region = region
+	if cfg.MetricsAddress != "" {
+		stop, err := serveAgentMetrics(ctx, &cfg)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	rt, err := dialDocker(ctx, cfg)
 	if err != nil {
 		return err

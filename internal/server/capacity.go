@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/wharfhq/wharf/internal/agent"
 	"github.com/wharfhq/wharf/internal/agent/endpoint"
 	"github.com/wharfhq/wharf/internal/agent/task"
@@ -21,8 +23,9 @@ import (
 // capacity is the server's managed (FARGATE) capacity: the agent core
 // running in process on the local Docker Engine.
 type capacity struct {
-	log  *slog.Logger
-	host string // DOCKER_HOST-style address; empty = the default
+	log     *slog.Logger
+	host    string         // DOCKER_HOST-style address; empty = the default
+	metrics *agent.Metrics // the managed agent's, on the server's registry
 
 	mu      sync.Mutex
 	client  *docker.Client // nil until the engine answered once
@@ -37,9 +40,11 @@ type capacity struct {
 
 // newCapacity returns the managed capacity; it connects to the Docker
 // Engine lazily: nothing fails when there is none, FARGATE tasks are then
-// refused with the reason.
-func newCapacity(cfg Config) *capacity {
-	return &capacity{log: cfg.Logger, host: cfg.DockerHost}
+// refused with the reason. Its agent's metrics are registered on reg
+// with the label capacity="fargate".
+func newCapacity(cfg Config, reg prometheus.Registerer) *capacity {
+	return &capacity{log: cfg.Logger, host: cfg.DockerHost,
+		metrics: agent.NewMetrics(reg, prometheus.Labels{"capacity": "fargate"})}
 }
 
 // engine returns the engine client once one answered.
@@ -100,7 +105,7 @@ func (c *capacity) run(ctx context.Context, cfg Config, ecsSvc *ecs.Service, tok
 	}
 	c.ep = agent.StartEndpoint(ctx, cfg.MetadataAddress, client.RawStats, c.log)
 	acfg := agent.Config{Endpoint: endpointURL, Region: cfg.Region, DataDir: filepath.Join(cfg.DataDir, "capacity"),
-		Logger: c.log.With("component", "fargate")}
+		Logger: c.log.With("component", "fargate"), Metrics: c.metrics}
 	cp := &managed.ControlPlane{ECS: ecsSvc, Tokens: tokens, RegistryHosts: registryHosts}
 	a, err := agent.NewManaged(acfg, client, cp)
 	if err != nil {

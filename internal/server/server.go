@@ -134,7 +134,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	case "external":
 		// Tasks are queued for a runner outside the server (tests).
 	default:
-		s.capacity = newCapacity(cfg)
+		s.capacity = newCapacity(cfg, reg)
 		managedCap = s.capacity.available
 	}
 	ecsSvc := ecs.New(st, ecs.Options{Now: cfg.Now, Logger: log, Endpoint: "http://" + addr, ManagedCapacity: managedCap,
