@@ -73,6 +73,9 @@ type Container struct {
 	Name         string        `json:"name"`
 	ContainerARN string        `json:"containerArn"`
 	PortBindings []PortBinding `json:"portBindings,omitempty"`
+	// GPUIDs are the instance's GPUs (as it registered them: NVIDIA UUIDs)
+	// placement pinned to this container for its resourceRequirements GPU.
+	GPUIDs []string `json:"gpuIds,omitempty"`
 }
 
 // PortBinding is a port mapping with the host port placement chose.

@@ -141,6 +141,13 @@ func (r *runner) prepare(ctx context.Context, cs []*ctr) {
 		return ""
 	}
 	pauseReady := func() string { return pauseWait(true) }
+	env, err := r.envFiles(ctx, cs)
+	if err != nil {
+		reason := "ResourceInitializationError: failed to download env files: " + err.Error()
+		pauseReady()
+		r.beginStop(StopFailedToStart, reason)
+		return
+	}
 	images := map[string]bool{}
 	for _, c := range cs {
 		img := c.plan.Spec.Image
@@ -183,7 +190,11 @@ func (r *runner) prepare(ctx context.Context, cs []*ctr) {
 		}
 	}
 	for _, c := range cs {
-		id, err := rt.CreateContainer(ctx, c.plan.Spec)
+		spec := c.plan.Spec
+		if files := env[c.plan.Name]; len(files) > 0 {
+			spec.Environment = MergeEnvFiles(spec.Environment, files)
+		}
+		id, err := rt.CreateContainer(ctx, spec)
 		if err != nil {
 			pauseReady()
 			c.phase, c.reason = PhaseStopped, "CannotCreateContainerError: "+engineMessage(err)
@@ -198,6 +209,34 @@ func (r *runner) prepare(ctx context.Context, cs []*ctr) {
 	if reason := pauseReady(); reason != "" {
 		r.beginStop(StopFailedToStart, reason)
 	}
+}
+
+// envFiles downloads and parses the environment files of cs, by
+// container name, each container's in the definition's order. A file two
+// containers list is downloaded once.
+func (r *runner) envFiles(ctx context.Context, cs []*ctr) (map[string][]map[string]string, error) {
+	out := map[string][]map[string]string{}
+	got := map[string]map[string]string{}
+	for _, c := range cs {
+		for _, ref := range c.plan.EnvFiles {
+			vars, ok := got[ref.ARN]
+			if !ok {
+				if r.m.cfg.EnvFiles == nil {
+					return nil, errors.New(orStr(r.m.cfg.EnvFilesMissing, "this agent has no S3 endpoint to download them from"))
+				}
+				data, err := r.m.cfg.EnvFiles(ctx, r.plan.TaskARN, ref)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", ref.ARN, err)
+				}
+				if vars, err = ParseEnvFile(data); err != nil {
+					return nil, fmt.Errorf("%s: %w", ref.ARN, err)
+				}
+				got[ref.ARN] = vars
+			}
+			out[c.plan.Name] = append(out[c.plan.Name], vars)
+		}
+	}
+	return out, nil
 }
 
 // pull gets an image as the pull behaviour says.

@@ -36,6 +36,11 @@ type Config struct {
 	// Auth gives registry credentials to pull an image for a task (nil:
 	// anonymous); the task matters, as its execution role pulls.
 	Auth func(ctx context.Context, taskARN, image string) (*runtime.Auth, error)
+	// EnvFiles downloads a container's environmentFiles (nil: a task with
+	// environment files stops with ResourceInitializationError, and
+	// EnvFilesMissing says what the operator should configure).
+	EnvFiles        FetchEnvFile
+	EnvFilesMissing string
 	// PullBehavior is one of the Pull* constants; empty = PullDefault.
 	PullBehavior string
 	// CleanupWait is how long stopped tasks' containers and task-scoped

@@ -60,7 +60,11 @@ type ContainerPlan struct {
 	// VolumesFrom names the task containers this one mounts volumes from;
 	// they must be created first.
 	VolumesFrom []string
-	Spec        runtime.ContainerSpec
+	// EnvFiles are the container's environmentFiles, in order: the runner
+	// downloads them and merges them into Spec.Environment (MergeEnvFiles)
+	// before it creates the container.
+	EnvFiles []EnvFileRef
+	Spec     runtime.ContainerSpec
 }
 
 // VolumePlan is a named volume the task needs.
@@ -260,8 +264,19 @@ func planContainer(t *agentproto.Task, h HostConfig, p *TaskPlan, cd *ecsapi.Con
 			cp.ContainerARN = ac.ContainerARN
 		}
 	}
-	if len(cd.EnvironmentFiles) > 0 || (ov != nil && len(ov.EnvironmentFiles) > 0) {
-		return cp, fmt.Errorf("environmentFiles (objects in S3) cannot be fetched by this agent; put the variables in environment instead")
+	files := cd.EnvironmentFiles
+	if ov != nil && ov.EnvironmentFiles != nil {
+		files = ov.EnvironmentFiles // an override's list replaces the definition's
+	}
+	if len(files) > MaxEnvFiles {
+		return cp, fmt.Errorf("%d environmentFiles; at most %d are allowed", len(files), MaxEnvFiles)
+	}
+	for _, f := range files {
+		ref, err := ParseEnvFileRef(str(f.Type), str(f.Value))
+		if err != nil {
+			return cp, err
+		}
+		cp.EnvFiles = append(cp.EnvFiles, ref)
 	}
 	if len(cd.Secrets) > 0 {
 		return cp, fmt.Errorf("secrets are not injected by this agent yet; use environment instead")
@@ -339,6 +354,18 @@ func planContainer(t *agentproto.Task, h HostConfig, p *TaskPlan, cd *ecsapi.Con
 		for k, v := range h.Credentials(t.TaskARN) {
 			s.Environment[k] = v
 		}
+	}
+
+	// GPUs: the ones placement pinned to this container, as the ECS agent
+	// hands them to the NVIDIA runtime (NVIDIA_VISIBLE_DEVICES), and as a
+	// Docker device request (`docker run --gpus`).
+	gpus, err := planGPUs(t, cd, ov)
+	if err != nil {
+		return cp, err
+	}
+	if len(gpus) > 0 {
+		s.Environment[EnvNvidiaVisibleDevices] = strings.Join(gpus, ",")
+		s.DeviceRequests = []runtime.DeviceRequest{{Driver: "nvidia", DeviceIDs: gpus, Capabilities: [][]string{{"gpu"}}}}
 	}
 
 	// Resources. ECS gives a container without cpu the minimum shares.
@@ -478,6 +505,41 @@ func planContainer(t *agentproto.Task, h HostConfig, p *TaskPlan, cd *ecsapi.Con
 	}
 	cp.Spec = s
 	return cp, nil
+}
+
+// EnvNvidiaVisibleDevices names the GPUs a container may use, for the
+// NVIDIA container runtime.
+const EnvNvidiaVisibleDevices = "NVIDIA_VISIBLE_DEVICES"
+
+// planGPUs returns the GPU IDs the assignment pins to container cd, after
+// checking they are as many as its resourceRequirements GPU (overrides'
+// first) asks for.
+func planGPUs(t *agentproto.Task, cd *ecsapi.ContainerDefinition, ov *ecsapi.ContainerOverride) ([]string, error) {
+	reqs := cd.ResourceRequirements
+	if ov != nil && ov.ResourceRequirements != nil {
+		reqs = ov.ResourceRequirements
+	}
+	want := 0
+	for _, r := range reqs {
+		if str(r.Type) != "GPU" {
+			continue
+		}
+		n, err := strconv.Atoi(str(r.Value))
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("resourceRequirements GPU %q is not a number of GPUs", str(r.Value))
+		}
+		want += n
+	}
+	var ids []string
+	for _, ac := range t.Containers {
+		if ac.Name == str(cd.Name) {
+			ids = ac.GPUIDs
+		}
+	}
+	if len(ids) != want {
+		return nil, fmt.Errorf("needs %d GPUs but the assignment pins %d to it", want, len(ids))
+	}
+	return ids, nil
 }
 
 // planVolumes translates the task's volumes into mounts by volume name.

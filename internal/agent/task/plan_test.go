@@ -210,12 +210,23 @@ func TestPlanAwsvpcAndFargate(t *testing.T) {
 
 func TestPlanRefuses(t *testing.T) {
 	cases := map[string]func(*agentproto.Task){
-		"environmentFiles": func(t *agentproto.Task) {
-			t.Definition.ContainerDefinitions[1].EnvironmentFiles = []ecsapi.EnvironmentFile{{Type: ptr.To("s3"), Value: ptr.To("arn:aws:s3:::b/k.env")}}
+		"the only type is s3": func(t *agentproto.Task) {
+			t.Definition.ContainerDefinitions[1].EnvironmentFiles = []ecsapi.EnvironmentFile{{Type: ptr.To("http"), Value: ptr.To("arn:aws:s3:::b/k.env")}}
 		},
-		"environmentFiles (objects": func(t *agentproto.Task) {
-			t.Overrides.ContainerOverrides[0].EnvironmentFiles = []ecsapi.EnvironmentFile{{Type: ptr.To("s3"), Value: ptr.To("arn:aws:s3:::b/k.env")}}
+		"want the ARN of an S3 object": func(t *agentproto.Task) {
+			t.Overrides.ContainerOverrides[0].EnvironmentFiles = []ecsapi.EnvironmentFile{{Type: ptr.To("s3"), Value: ptr.To("s3://b/k.env")}}
 		},
+		"at most 10": func(t *agentproto.Task) {
+			for range 11 {
+				t.Definition.ContainerDefinitions[1].EnvironmentFiles = append(t.Definition.ContainerDefinitions[1].EnvironmentFiles,
+					ecsapi.EnvironmentFile{Type: ptr.To("s3"), Value: ptr.To("arn:aws:s3:::b/k.env")})
+			}
+		},
+		"needs 2 GPUs but the assignment pins 1": func(t *agentproto.Task) {
+			t.Definition.ContainerDefinitions[1].ResourceRequirements = []ecsapi.ResourceRequirement{{Type: ptr.To("GPU"), Value: ptr.To("2")}}
+			t.Containers[1].GPUIDs = []string{"GPU-1"}
+		},
+		"needs 0 GPUs but the assignment pins 1": func(t *agentproto.Task) { t.Containers[1].GPUIDs = []string{"GPU-1"} },
 		"not in the task": func(t *agentproto.Task) {
 			t.Definition.ContainerDefinitions[1].DependsOn = []ecsapi.ContainerDependency{{ContainerName: ptr.To("nope"), Condition: ptr.To("START")}}
 		},
@@ -268,5 +279,92 @@ func TestPlanAwsvpcOneContainer(t *testing.T) {
 	if s.NetworkMode != "wharf-awsvpc" || s.IPv4Address != "10.213.0.5" || s.MACAddress != "02:00:0a:d5:00:05" || s.Hostname != "ip-10-213-0-5" ||
 		len(s.PortMappings) != 0 {
 		t.Errorf("container network %q ip %q mac %q host %q ports %v", s.NetworkMode, s.IPv4Address, s.MACAddress, s.Hostname, s.PortMappings)
+	}
+}
+
+// TestPlanGPUs: the GPUs the assignment pins to a container become its
+// NVIDIA_VISIBLE_DEVICES and a Docker device request; containers without
+// GPUs get neither; an override's resourceRequirements replace the
+// definition's.
+func TestPlanGPUs(t *testing.T) {
+	gpu := func(n string) []ecsapi.ResourceRequirement {
+		return []ecsapi.ResourceRequirement{{Type: ptr.To("InferenceAccelerator"), Value: ptr.To("x")}, {Type: ptr.To("GPU"), Value: ptr.To(n)}}
+	}
+	cases := []struct {
+		name     string
+		mutate   func(*agentproto.Task)
+		app, car []string // GPUs expected on app and sidecar
+	}{
+		{"none", func(*agentproto.Task) {}, nil, nil},
+		{"two on app", func(t *agentproto.Task) {
+			t.Definition.ContainerDefinitions[0].ResourceRequirements = gpu("2")
+			t.Containers[0].GPUIDs = []string{"GPU-aaaa", "GPU-bbbb"}
+		}, []string{"GPU-aaaa", "GPU-bbbb"}, nil},
+		{"one each", func(t *agentproto.Task) {
+			t.Definition.ContainerDefinitions[0].ResourceRequirements = gpu("1")
+			t.Definition.ContainerDefinitions[1].ResourceRequirements = gpu("1")
+			t.Containers[0].GPUIDs, t.Containers[1].GPUIDs = []string{"GPU-aaaa"}, []string{"GPU-bbbb"}
+		}, []string{"GPU-aaaa"}, []string{"GPU-bbbb"}},
+		{"override asks for one", func(t *agentproto.Task) {
+			t.Definition.ContainerDefinitions[0].ResourceRequirements = gpu("3")
+			t.Overrides.ContainerOverrides[0].ResourceRequirements = gpu("1")
+			t.Containers[0].GPUIDs = []string{"0"}
+		}, []string{"0"}, nil},
+	}
+	for _, c := range cases {
+		task := bridgeTask()
+		c.mutate(task)
+		p, err := Plan(task, testHost())
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		for name, want := range map[string][]string{"app": c.app, "sidecar": c.car} {
+			cp, _ := p.Container(name)
+			s := cp.Spec
+			if len(want) == 0 {
+				if _, ok := s.Environment[EnvNvidiaVisibleDevices]; ok || s.DeviceRequests != nil {
+					t.Errorf("%s: %s gets GPUs: env %q devices %+v", c.name, name, s.Environment[EnvNvidiaVisibleDevices], s.DeviceRequests)
+				}
+				continue
+			}
+			wantReq := []runtime.DeviceRequest{{Driver: "nvidia", DeviceIDs: want, Capabilities: [][]string{{"gpu"}}}}
+			if got := s.Environment[EnvNvidiaVisibleDevices]; got != strings.Join(want, ",") || !reflect.DeepEqual(s.DeviceRequests, wantReq) {
+				t.Errorf("%s: %s NVIDIA_VISIBLE_DEVICES %q devices %+v; want %v", c.name, name, got, s.DeviceRequests, want)
+			}
+		}
+	}
+}
+
+// TestPlanEnvFiles: the definition's environmentFiles are parsed into
+// references in order; an override's list replaces them.
+func TestPlanEnvFiles(t *testing.T) {
+	files := func(arns ...string) []ecsapi.EnvironmentFile {
+		var out []ecsapi.EnvironmentFile
+		for _, a := range arns {
+			out = append(out, ecsapi.EnvironmentFile{Type: ptr.To("s3"), Value: ptr.To(a)})
+		}
+		return out
+	}
+	task := bridgeTask()
+	task.Definition.ContainerDefinitions[0].EnvironmentFiles = files("arn:aws:s3:::cfg/base.env", "arn:aws:s3:::cfg/dir/app.env")
+	task.Definition.ContainerDefinitions[1].EnvironmentFiles = files("arn:aws-cn:s3:::side/x.env")
+	task.Overrides.ContainerOverrides[0].EnvironmentFiles = files("arn:aws:s3:::over/o.env")
+	p, err := Plan(task, testHost())
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, _ := p.Container("app")
+	side, _ := p.Container("sidecar")
+	if want := []EnvFileRef{{ARN: "arn:aws:s3:::over/o.env", Bucket: "over", Key: "o.env"}}; !reflect.DeepEqual(app.EnvFiles, want) {
+		t.Errorf("app env files %+v; want %+v", app.EnvFiles, want)
+	}
+	if want := []EnvFileRef{{ARN: "arn:aws-cn:s3:::side/x.env", Bucket: "side", Key: "x.env"}}; !reflect.DeepEqual(side.EnvFiles, want) {
+		t.Errorf("sidecar env files %+v; want %+v", side.EnvFiles, want)
+	}
+	task.Overrides.ContainerOverrides[0].EnvironmentFiles = nil
+	p, _ = Plan(task, testHost())
+	app, _ = p.Container("app")
+	if len(app.EnvFiles) != 2 || app.EnvFiles[1].Key != "dir/app.env" || app.EnvFiles[1].Bucket != "cfg" {
+		t.Errorf("app env files without override %+v", app.EnvFiles)
 	}
 }
