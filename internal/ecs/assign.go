@@ -125,7 +125,7 @@ func (s *Service) agentTask(q *queuedTask) agentproto.Task {
 		out.StopCode, out.StoppedReason = t.StopCode, t.StoppedReason
 	}
 	for _, c := range t.Containers {
-		ac := agentproto.Container{Name: c.Name, ContainerARN: containerARN(ctx, t, &c)}
+		ac := agentproto.Container{Name: c.Name, ContainerARN: containerARN(ctx, t, &c), GPUIDs: c.GPUIDs}
 		for _, b := range c.NetworkBindings {
 			ac.PortBindings = append(ac.PortBindings, agentproto.PortBinding{ContainerPort: ptr.Value(b.ContainerPort),
 				HostPort: ptr.Value(b.HostPort), Protocol: ptr.Or(b.Protocol, "tcp")})

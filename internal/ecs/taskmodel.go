@@ -44,6 +44,8 @@ type containerRec struct {
 	// HealthCheck says the container's definition has a health check (the
 	// task's health is computed from those).
 	HealthCheck bool `json:"healthCheck,omitempty"`
+	// GPUIDs are the instance's GPUs pinned to the container.
+	GPUIDs []string `json:"gpuIds,omitempty"`
 }
 
 type taskRec struct {
@@ -96,9 +98,17 @@ type tokenRec struct {
 // demand is what one task of a definition (with overrides) needs.
 type demand struct {
 	cpu, memory int
-	ports       []placement.Port
+	// gpu is the task's GPU count; gpus the containers asking for some.
+	gpu   int
+	gpus  []gpuNeed
+	ports []placement.Port
 	// mappings[i] is the container and port mapping ports[i] came from.
 	mappings []portRef
+}
+
+type gpuNeed struct {
+	container string
+	count     int
 }
 
 type portRef struct {
@@ -125,6 +135,19 @@ func taskDemand(td *ecsapi.TaskDefinition, ov *ecsapi.TaskOverride) demand {
 			cpu = *co.Cpu
 		}
 		sumCPU += int(cpu)
+		reqs := c.ResourceRequirements
+		if co.ResourceRequirements != nil {
+			reqs = co.ResourceRequirements
+		}
+		for _, r := range reqs {
+			if ptr.Value(r.Type) != "GPU" {
+				continue
+			}
+			if n, err := strconv.Atoi(ptr.Value(r.Value)); err == nil && n > 0 {
+				d.gpu += n
+				d.gpus = append(d.gpus, gpuNeed{ptr.Value(c.Name), n})
+			}
+		}
 		mem, res := c.Memory, c.MemoryReservation
 		if co.Memory != nil {
 			mem = co.Memory
@@ -218,9 +241,59 @@ func changePorts(rs []ecsapi.Resource, name string, ports []int, add bool) []ecs
 	return rs
 }
 
-// reserve books a task on an instance: resources, ports, group, pending.
+// pinGPUs gives each container of t that asks for GPUs that many of the
+// instance's remaining ones, in the order the instance registered them.
+// Placement has checked that enough remain; reserve then takes them.
+func pinGPUs(t *taskRec, d demand, in *instanceRec) {
+	var free []string
+	for _, r := range in.Remaining {
+		if ptr.Value(r.Name) == "GPU" {
+			free = slices.Clone(r.StringSetValue)
+		}
+	}
+	for _, g := range d.gpus {
+		n := min(g.count, len(free))
+		for j := range t.Containers {
+			if t.Containers[j].Name == g.container {
+				t.Containers[j].GPUIDs = append(t.Containers[j].GPUIDs, free[:n]...)
+			}
+		}
+		free = free[n:]
+	}
+}
+
+// taskGPUs is every GPU pinned to t's containers.
+func taskGPUs(t *taskRec) []string {
+	var out []string
+	for _, c := range t.Containers {
+		out = append(out, c.GPUIDs...)
+	}
+	return out
+}
+
+// changeGPUs takes ids out of the instance's remaining GPU set (take) or
+// puts them back.
+func changeGPUs(rs []ecsapi.Resource, ids []string, take bool) {
+	if len(ids) == 0 {
+		return
+	}
+	for i := range rs {
+		if ptr.Value(rs[i].Name) != "GPU" {
+			continue
+		}
+		set := slices.DeleteFunc(slices.Clone(rs[i].StringSetValue), func(x string) bool { return slices.Contains(ids, x) })
+		if !take {
+			set = append(set, ids...)
+		}
+		rs[i].StringSetValue = set
+	}
+}
+
+// reserve books a task on an instance: resources, ports, GPUs, group,
+// pending.
 func reserve(in *instanceRec, t *taskRec) {
 	in.Remaining = slices.Clone(in.Remaining)
+	changeGPUs(in.Remaining, taskGPUs(t), true)
 	adjustInt(in.Remaining, "CPU", -t.ReservedCPU)
 	adjustInt(in.Remaining, "MEMORY", -t.ReservedMemory)
 	in.Remaining = changePorts(in.Remaining, "PORTS", t.TCPPorts, true)
@@ -238,6 +311,7 @@ func reserve(in *instanceRec, t *taskRec) {
 // which count it was in. Registered ports stay reserved.
 func release(in *instanceRec, t *taskRec, wasRunning bool) {
 	in.Remaining = slices.Clone(in.Remaining)
+	changeGPUs(in.Remaining, taskGPUs(t), false)
 	adjustInt(in.Remaining, "CPU", t.ReservedCPU)
 	adjustInt(in.Remaining, "MEMORY", t.ReservedMemory)
 	keep := func(name string, ports []int) []int {

@@ -107,6 +107,7 @@ func (s *Service) apiTask(ctx context.Context, t *taskRec, withTags bool) ecsapi
 			Cpu:             ptr.To(strconv.Itoa(int(c.CPU))),
 			NetworkBindings: slices.Clone(c.NetworkBindings),
 			HealthStatus:    ptr.To(c.HealthStatus),
+			GpuIds:          slices.Clone(c.GPUIDs),
 		}
 		if c.HealthStatus == "" {
 			ac.HealthStatus = ptr.To("UNKNOWN")
@@ -474,7 +475,7 @@ func (s *Service) commitRun(ctx context.Context, p *runPlan, snap []placement.In
 			tasks = append(tasks, s.newTask(ctx, p, d))
 		}
 	} else {
-		pt := placement.Task{CPU: d.cpu, Memory: d.memory, Ports: d.ports, Group: p.group, Constraints: p.constraints, Strategies: p.strategies}
+		pt := placement.Task{CPU: d.cpu, Memory: d.memory, GPU: d.gpu, Ports: d.ports, Group: p.group, Constraints: p.constraints, Strategies: p.strategies}
 		for _, a := range p.td.RequiresAttributes {
 			pt.RequiredAttributes = append(pt.RequiredAttributes, placement.Attribute{Name: ptr.Value(a.Name), Value: ptr.Value(a.Value)})
 		}
@@ -503,6 +504,7 @@ func (s *Service) commitRun(ctx context.Context, p *runPlan, snap []placement.In
 				}
 			}
 			bindPorts(&t, d, pl.HostPorts)
+			pinGPUs(&t, d, r)
 			reserve(r, &t)
 			touched[pl.InstanceID] = true
 			tasks = append(tasks, t)
@@ -591,7 +593,7 @@ func (s *Service) StartTask(ctx context.Context, in *ecsapi.StartTaskRequest) (*
 		var placed []taskRec
 		d := taskDemand(&plan.td, plan.overrides)
 		for _, inst := range snap {
-			pt := placement.Task{CPU: d.cpu, Memory: d.memory, Ports: d.ports, Group: plan.group, Constraints: plan.constraints}
+			pt := placement.Task{CPU: d.cpu, Memory: d.memory, GPU: d.gpu, Ports: d.ports, Group: plan.group, Constraints: plan.constraints}
 			pls, fails := placement.Place([]placement.Instance{inst}, []placement.Task{pt}, placement.Options{})
 			for _, f := range fails {
 				out.Failures = append(out.Failures, ecsapi.Failure{Arn: ptr.To(f.Arn), Reason: ptr.To(f.Reason)})
@@ -601,6 +603,7 @@ func (s *Service) StartTask(ctx context.Context, in *ecsapi.StartTaskRequest) (*
 				t := s.newTask(ctx, &plan, d)
 				t.Instance = r.ID
 				bindPorts(&t, d, pl.HostPorts)
+				pinGPUs(&t, d, r)
 				reserve(r, &t)
 				placed = append(placed, t)
 			}
