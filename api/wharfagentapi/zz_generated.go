@@ -25,6 +25,9 @@ func Handlers(impl any) map[string]wire.Handler {
 	if x, ok := impl.(SubmitTaskHealthAPI); ok {
 		h["SubmitTaskHealth"] = wire.Adapt(x.SubmitTaskHealth)
 	}
+	if x, ok := impl.(SubmitTaskStatsAPI); ok {
+		h["SubmitTaskStats"] = wire.Adapt(x.SubmitTaskStats)
+	}
 	return h
 }
 
@@ -36,6 +39,11 @@ type PollAssignmentsAPI interface {
 // SubmitTaskHealthAPI is implemented by services that serve SubmitTaskHealth.
 type SubmitTaskHealthAPI interface {
 	SubmitTaskHealth(context.Context, *SubmitTaskHealthRequest) (*SubmitTaskHealthResponse, error)
+}
+
+// SubmitTaskStatsAPI is implemented by services that serve SubmitTaskStats.
+type SubmitTaskStatsAPI interface {
+	SubmitTaskStats(context.Context, *SubmitTaskStatsRequest) (*SubmitTaskStatsResponse, error)
 }
 
 // AccessDeniedException is the AccessDeniedException error shape.
@@ -96,6 +104,25 @@ type SubmitTaskHealthRequest struct {
 
 type SubmitTaskHealthResponse struct {
 	Acknowledgment *string `aws:"acknowledgment"`
+}
+
+type SubmitTaskStatsRequest struct {
+	Cluster           *string     `aws:"cluster"`
+	ContainerInstance *string     `aws:"containerInstance"`
+	Tasks             []TaskStats `aws:"tasks"`
+}
+
+type SubmitTaskStatsResponse struct {
+	Acknowledgment        *string `aws:"acknowledgment"`
+	SampleIntervalSeconds *int32  `aws:"sampleIntervalSeconds"`
+}
+
+type TaskStats struct {
+	CpuUnits  *float64   `aws:"cpuUnits"`
+	MemoryMiB *float64   `aws:"memoryMiB"`
+	Samples   *int32     `aws:"samples"`
+	TaskArn   *string    `aws:"taskArn"`
+	Timestamp *time.Time `aws:"timestamp"`
 }
 
 // Values of HealthStatus.

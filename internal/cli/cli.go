@@ -123,9 +123,18 @@ func up(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.ManagedCapacity, "fargate", "on", "run FARGATE tasks on the local Docker Engine (on) or refuse them (off)")
 	fs.StringVar(&cfg.MetadataAddress, "metadata-address", "", "where FARGATE tasks reach the task metadata and credentials endpoint (default 169.254.170.2:80, as on ECS; needs root)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	// Hidden (tests): the AWS/ECS metrics period, below ECS's minute.
+	fs.DurationVar(&cfg.ECSMetricsPeriod, "ecs-metrics-period", time.Minute, "")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), upUsage)
-		fs.PrintDefaults()
+		shown := flag.NewFlagSet("up", flag.ContinueOnError)
+		shown.SetOutput(fs.Output())
+		fs.VisitAll(func(f *flag.Flag) {
+			if f.Usage != "" {
+				shown.Var(f.Value, f.Name, f.Usage)
+			}
+		})
+		shown.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

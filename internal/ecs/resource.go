@@ -75,4 +75,5 @@ func ResourceARN(ctx context.Context, op string, in map[string]any) string {
 // AgentActions are the IAM actions of the agent channel's operations
 // (edge.Service.Actions): ECS's own agents are authorized with ecs:Poll and
 // ecs:SubmitTaskStateChange.
-var AgentActions = map[string]string{"PollAssignments": "Poll", "SubmitTaskHealth": "SubmitTaskStateChange"}
+var AgentActions = map[string]string{"PollAssignments": "Poll", "SubmitTaskHealth": "SubmitTaskStateChange",
+	"SubmitTaskStats": "SubmitTaskStateChange"}

@@ -63,6 +63,7 @@ type Service struct {
 	agents                    agentBook
 	monitor                   agentMonitor
 	defs                      defCache
+	stats                     StatsSink // SubmitTaskStats hands samples here (stats.go)
 
 	// rand seeds each placement's random strategy.
 	randMu sync.Mutex

@@ -50,6 +50,10 @@ type Config struct {
 	// AlarmTick is how often the CloudWatch alarm loop looks for alarms due
 	// for evaluation (default 10 s; tests shorten it).
 	AlarmTick time.Duration
+	// ECSMetricsPeriod is how often the AWS/ECS CPU and memory metrics are
+	// published (default one minute, as ECS; below a minute they are
+	// high-resolution datapoints). Agents sample at half of it, 5 to 20 s.
+	ECSMetricsPeriod time.Duration
 	// ServiceSchedulerInterval is how often the ECS service scheduler
 	// passes over every service (default 1 s); writes to services also
 	// wake it.
@@ -119,6 +123,12 @@ func (c *Config) Validate() error {
 	}
 	if c.InstanceLostTimeout < 0 {
 		problems = append(problems, fmt.Errorf("--instance-lost-timeout %s is negative", c.InstanceLostTimeout))
+	}
+	switch {
+	case c.ECSMetricsPeriod == 0:
+		c.ECSMetricsPeriod = time.Minute
+	case c.ECSMetricsPeriod < time.Second || c.ECSMetricsPeriod%time.Second != 0:
+		problems = append(problems, fmt.Errorf("--ecs-metrics-period %s: want whole seconds, at least 1s", c.ECSMetricsPeriod))
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -31,6 +31,7 @@ import (
 	"github.com/wharfhq/wharf/internal/cloudwatch/tsdb"
 	"github.com/wharfhq/wharf/internal/ecr"
 	"github.com/wharfhq/wharf/internal/ecs"
+	"github.com/wharfhq/wharf/internal/ecsmetrics"
 	"github.com/wharfhq/wharf/internal/edge"
 	"github.com/wharfhq/wharf/internal/iam"
 	"github.com/wharfhq/wharf/internal/logs"
@@ -64,8 +65,9 @@ type Server struct {
 	ecs      *ecs.Service
 	cw       *cloudwatch.Service
 	metrics  *tsdb.DB
-	events   *logstore.Store // CloudWatch Logs events
-	capacity *capacity       // managed (FARGATE) capacity; nil when off
+	ecsStats *ecsmetrics.Publisher // AWS/ECS metrics from the agents' samples
+	events   *logstore.Store       // CloudWatch Logs events
+	capacity *capacity             // managed (FARGATE) capacity; nil when off
 	serveErr chan error
 	stopOnce sync.Once
 	stopErr  error
@@ -185,6 +187,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.cw = cloudwatch.New(cloudwatch.Options{Store: st, Metrics: s.metrics, Now: cfg.Now, Logger: log, Tick: cfg.AlarmTick})
 	s.cw.Start(context.WithoutCancel(ctx))
+	s.ecsStats = ecsmetrics.New(ecsmetrics.Options{ECS: ecsSvc, Metrics: s.metrics, Period: cfg.ECSMetricsPeriod,
+		Registerer: reg, Now: cfg.Now, Logger: log})
+	ecsSvc.SetStatsSink(s.ecsStats)
+	s.ecsStats.Start(context.WithoutCancel(ctx))
 
 	api, err := edge.New(edge.Config{
 		Services: []*edge.Service{
@@ -281,6 +287,7 @@ func (s *Server) Stop(ctx context.Context) error {
 		s.services.Stop()
 		s.gc.Stop()
 		s.cw.Stop()
+		s.ecsStats.Stop()
 		if err := s.metrics.Close(); err != nil {
 			errsList = append(errsList, err)
 		}
