@@ -73,6 +73,8 @@ type EngineDeps struct {
 	Reports    Reports
 	// Auth returns registry credentials to pull image for task t.
 	Auth func(ctx context.Context, t *agentproto.Task, image string) (*wrt.Auth, error)
+	// Stats takes the running tasks' usage samples (nil: none are taken).
+	Stats StatsReporter
 }
 
 // New returns an agent for cfg on rt, talking to cp.
@@ -130,7 +132,8 @@ func (a *Agent) Run(ctx context.Context, newEngine NewEngineFunc) error {
 	a.reports.metrics = a.cfg.Metrics
 	a.reports.start(context.WithoutCancel(ctx))
 	defer a.reports.close()
-	eng, err := newEngine(ctx, EngineDeps{InstanceID: a.state.InstanceID, Reports: a.reports, Auth: a.cp.RegistryAuth})
+	eng, err := newEngine(ctx, EngineDeps{InstanceID: a.state.InstanceID, Reports: a.reports, Auth: a.cp.RegistryAuth,
+		Stats: statsReporter(a.cp)})
 	if err != nil {
 		return err
 	}
@@ -184,7 +187,23 @@ func (a *Agent) register(ctx context.Context) error {
 	for _, c := range capabilities {
 		attrs[c] = ""
 	}
-	reg := Registration{Cluster: a.cfg.Cluster, InstanceARN: a.state.InstanceARN, InstanceID: a.state.InstanceID,
+	if a.cfg.S3Endpoint != "" {
+		attrs[capEnvFilesS3] = ""
+	}
+	var gpus GPUs
+	if !a.cfg.NoGPU {
+		var err error
+		if gpus, err = DetectGPUs(a.cfg.GPUDevDir, a.cfg.GPUProcDir); err != nil {
+			a.log.Warn("GPU detection failed; registering without GPUs", "err", err)
+		}
+		if len(gpus.IDs) > 0 {
+			a.log.Info("GPUs found", "gpus", gpus.IDs, "driver", gpus.DriverVersion)
+		}
+		for k, v := range gpuAttributes(gpus) {
+			attrs[k] = v
+		}
+	}
+	reg := Registration{Cluster: a.cfg.Cluster, InstanceARN: a.state.InstanceARN, InstanceID: a.state.InstanceID, GPUs: gpus.IDs,
 		CPU: a.info.CPUs * 1024, MemoryMiB: mem, Ports: a.cfg.ReservedPorts, PortsUDP: a.cfg.ReservedPortsUDP,
 		Attributes: attrs, AZ: a.cfg.AvailabilityZone, Type: a.cfg.InstanceType, Arch: arch(a.info.Architecture),
 		AgentVersion: Version, DockerVersion: a.info.ServerVersion}
@@ -276,6 +295,10 @@ func (a *Agent) pollLoop(ctx context.Context) {
 
 // Version is the agent version reported at registration.
 var Version = "wharf-agent/1.0.0"
+
+// capEnvFilesS3 is registered when the agent can download environment
+// files (it has an S3 endpoint).
+const capEnvFilesS3 = "ecs.capability.env-files.s3"
 
 // capabilities are the ECS capability attributes this agent supports.
 var capabilities = []string{

@@ -25,6 +25,8 @@ func TestConfigFromEnv(t *testing.T) {
 		"ECS_IMAGE_PULL_BEHAVIOR":               "once",
 		"ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION": "10m",
 		"AWS_REGION":                            "eu-west-1",
+		"AWS_ENDPOINT_URL_S3":                   "http://s3.local:9000",
+		"ECS_ENABLE_GPU_SUPPORT":                "false",
 	}
 	var c Config
 	if err := c.FromEnv(func(k string) string { return env[k] }); err != nil {
@@ -34,7 +36,8 @@ func TestConfigFromEnv(t *testing.T) {
 	want := Config{Cluster: "prod", Region: "eu-west-1", ReservedMemoryMiB: 256, ReservedPorts: []int{22, 8080},
 		ReservedPortsUDP: []int{53, 161}, Attributes: map[string]string{"stack": "blue"}, PullBehavior: "once",
 		TaskCleanupWait: 10 * time.Minute, ImageCleanupInterval: 30 * time.Minute, AvailabilityZone: "eu-west-1a", InstanceType: "wharf.host",
-		PollWait: 10 * time.Second, MetadataAddress: "169.254.170.2:80", DataDir: "/var/lib/wharf-agent"}
+		PollWait: 10 * time.Second, MetadataAddress: "169.254.170.2:80", DataDir: "/var/lib/wharf-agent",
+		S3Endpoint: "http://s3.local:9000", NoGPU: true, GPUDevDir: "/dev", GPUProcDir: "/proc"}
 	c.Logger = nil
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("config:\n got %+v\nwant %+v", c, want)

@@ -63,6 +63,15 @@ type Config struct {
 	// Metrics receives the agent's Prometheus measurements (nil: none; see
 	// metrics.go).
 	Metrics *Metrics
+	// S3Endpoint is the S3-compatible endpoint environmentFiles are
+	// downloaded from (--s3-endpoint, AWS_ENDPOINT_URL_S3), path-style.
+	// Empty: tasks with environment files stop with a reason naming it.
+	S3Endpoint string
+	// GPUDevDir and GPUProcDir are where GPUs are looked for (default /dev
+	// and /proc; tests point them at a fake tree). NoGPU turns detection
+	// off (ECS_ENABLE_GPU_SUPPORT=false).
+	GPUDevDir, GPUProcDir string
+	NoGPU                 bool
 	// Logger receives the agent's logs.
 	Logger *slog.Logger
 }
@@ -89,6 +98,14 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	set(&c.AvailabilityZone, "ECS_AVAILABILITY_ZONE")
 	set(&c.InstanceType, "ECS_INSTANCE_TYPE")
 	set(&c.PullBehavior, "ECS_IMAGE_PULL_BEHAVIOR")
+	set(&c.S3Endpoint, "AWS_ENDPOINT_URL_S3")
+	if v := getenv("ECS_ENABLE_GPU_SUPPORT"); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("ECS_ENABLE_GPU_SUPPORT=%q: want true or false", v)
+		}
+		c.NoGPU = c.NoGPU || !on
+	}
 	if v := getenv("ECS_RESERVED_MEMORY"); v != "" && c.ReservedMemoryMiB == 0 {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
@@ -187,6 +204,12 @@ func (c Config) withDefaults() Config {
 	if c.DataDir == "" {
 		c.DataDir = DefaultDataDir
 	}
+	if c.GPUDevDir == "" {
+		c.GPUDevDir = "/dev"
+	}
+	if c.GPUProcDir == "" {
+		c.GPUProcDir = "/proc"
+	}
 	return c
 }
 
@@ -203,6 +226,9 @@ func (c Config) Validate() error {
 	}
 	if c.ReservedMemoryMiB < 0 {
 		errs = append(errs, errors.New("--reserved-memory must not be negative"))
+	}
+	if c.S3Endpoint != "" && !strings.HasPrefix(c.S3Endpoint, "http://") && !strings.HasPrefix(c.S3Endpoint, "https://") {
+		errs = append(errs, fmt.Errorf("--s3-endpoint %q: want a URL like http://10.0.0.5:9000", c.S3Endpoint))
 	}
 	if c.PollWait < 0 || c.PollWait > time.Minute {
 		errs = append(errs, errors.New("--poll-wait must be between 0 and 1m"))

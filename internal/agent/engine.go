@@ -38,6 +38,10 @@ type EngineConfig struct {
 	// AWS is the agent's own AWS configuration: the awslogs driver ships
 	// with its credentials for tasks without an execution role.
 	AWS aws.Config
+	// S3Missing is the stopped reason's explanation when a task has
+	// environment files and Config.S3Endpoint is empty (default: set
+	// `wharf agent --s3-endpoint`).
+	S3Missing string
 }
 
 // engine joins the task manager, the metadata endpoint and the reporter:
@@ -59,6 +63,7 @@ type engine struct {
 	pruneDone chan struct{}
 	health    map[string]map[string]wrt.Health
 	logs      *awslogs.Shipper
+	stats     *sampler // nil when the control plane takes no samples
 }
 
 // TaskEngine returns the NewEngineFunc of the real engine.
@@ -95,11 +100,17 @@ func TaskEngine(cfg Config, ec EngineConfig) NewEngineFunc {
 			return nil, err
 		}
 		e.logs = logs
-		e.mgr = task.NewManager(task.Config{Runtime: cfg.Metrics.instrument(ec.Runtime), Host: host, Auth: auth, PullBehavior: cfg.PullBehavior,
-			CleanupWait: cfg.TaskCleanupWait, Report: e.report, Logger: cfg.Logger})
+		tc := task.Config{Runtime: cfg.Metrics.instrument(ec.Runtime), Host: host, Auth: auth, PullBehavior: cfg.PullBehavior,
+			CleanupWait: cfg.TaskCleanupWait, Report: e.report, Logger: cfg.Logger}
+		e.envFiles(&tc)
+		e.mgr = task.NewManager(tc)
 		if err := e.mgr.Start(ctx); err != nil {
 			logs.Stop()
 			return nil, err
+		}
+		if d.Stats != nil {
+			e.stats = newSampler(ec.Runtime, d.Stats, e.runningContainers, cfg.Logger)
+			e.stats.Start(context.WithoutCancel(ctx))
 		}
 		if cfg.ImageCleanupInterval > 0 {
 			e.pruneDone = make(chan struct{})
@@ -219,6 +230,9 @@ func (e *engine) Close() {
 	if e.pruneStop != nil {
 		e.pruneStop()
 		<-e.pruneDone
+	}
+	if e.stats != nil {
+		e.stats.Stop()
 	}
 	e.mgr.Stop()
 	e.logs.Stop()

@@ -68,6 +68,9 @@ func (r *Remote) Register(ctx context.Context, reg Registration) (string, error)
 	}
 	if len(reg.GPUs) > 0 {
 		in.TotalResources = append(in.TotalResources, types.Resource{Name: aws.String("GPU"), Type: aws.String("STRINGSET"), StringSetValue: reg.GPUs})
+		for _, id := range reg.GPUs {
+			in.PlatformDevices = append(in.PlatformDevices, types.PlatformDevice{Id: aws.String(id), Type: types.PlatformDeviceTypeGpu})
+		}
 	}
 	if reg.InstanceARN != "" {
 		in.ContainerInstanceArn = aws.String(reg.InstanceARN)

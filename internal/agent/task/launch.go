@@ -226,10 +226,10 @@ func (r *runner) envFiles(ctx context.Context, cs []*ctr) (map[string][]map[stri
 				}
 				data, err := r.m.cfg.EnvFiles(ctx, r.plan.TaskARN, ref)
 				if err != nil {
-					return nil, fmt.Errorf("%s: %w", ref.ARN, err)
+					return nil, err
 				}
 				if vars, err = ParseEnvFile(data); err != nil {
-					return nil, fmt.Errorf("%s: %w", ref.ARN, err)
+					return nil, fmt.Errorf("env file with key '%s' from bucket '%s': %w", ref.Key, ref.Bucket, err)
 				}
 				got[ref.ARN] = vars
 			}
