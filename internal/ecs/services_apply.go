@@ -125,6 +125,7 @@ func (s *Service) reconcileCluster(ctx context.Context, tenant string, pc *passC
 	if err != nil {
 		return err
 	}
+	pc.stats.observe(tenant, cs)
 	var errsList []error
 	for i := range cs.services {
 		st.Services++

@@ -60,4 +60,5 @@ func (c *revCache[T]) sweep() {
 type passCache struct {
 	tasks    revCache[taskRec]
 	services revCache[serviceRec]
+	stats    passStats // per-service counts for the Prometheus collector (prom.go)
 }

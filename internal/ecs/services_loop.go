@@ -114,6 +114,7 @@ func (l *ServiceScheduler) ReconcileServices(ctx context.Context, now time.Time)
 	s := l.svc
 	defer l.cache.tasks.sweep()
 	defer l.cache.services.sweep()
+	defer l.cache.stats.publish()
 	var st PassStats
 	var tenants []string
 	err := s.st.View(ctx, func(tx store.Tx) error {

@@ -164,6 +164,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.sweeper.start(context.WithoutCancel(ctx))
 	s.services = ecsSvc.NewServiceScheduler(cfg.ServiceSchedulerInterval)
 	s.services.Start(context.WithoutCancel(ctx))
+	reg.MustRegister(ecs.NewCollector(ecsSvc, s.services))
 	auditSvc := audit.NewService(st, audit.ServiceOptions{Now: cfg.Now})
 	blobs, err := blobfs.Open(filepath.Join(cfg.DataDir, "blobs"), blobfs.Options{Now: cfg.Now})
 	if err != nil {
