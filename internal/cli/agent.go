@@ -71,6 +71,7 @@ func agentFlags(args []string, stderr io.Writer) (agent.Config, *slog.Level, err
 	fs.DurationVar(&cfg.ImageCleanupInterval, "image-cleanup-interval", 0, "how often images no task used for an hour are removed (env ECS_IMAGE_CLEANUP_INTERVAL; default 30m)")
 	fs.DurationVar(&cfg.PollWait, "poll-wait", 0, "longest wait of one assignment poll; also the heartbeat period (default 10s)")
 	fs.StringVar(&cfg.MetadataAddress, "metadata-address", "", "address of the task metadata and credentials endpoint (default 169.254.170.2:80, as on ECS)")
+	fs.StringVar(&cfg.S3Endpoint, "s3-endpoint", "", "S3-compatible endpoint (path-style) environmentFiles are downloaded from, e.g. http://10.0.0.5:9000 (env AWS_ENDPOINT_URL_S3; default none: such tasks stop)")
 	metricsAddr := fs.String("metrics-address", "", "serve Prometheus metrics at http://ADDRESS/metrics, e.g. :51680 as the ECS agent (env WHARF_AGENT_METRICS_ADDRESS, or ECS_ENABLE_PROMETHEUS_METRICS=true for :51680; default off)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	fs.Usage = func() {

@@ -122,6 +122,7 @@ func up(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.InstanceLostTimeout, "instance-lost-timeout", 30*time.Second, "how long a container instance's agent may stay silent before its tasks are stopped")
 	fs.StringVar(&cfg.ManagedCapacity, "fargate", "on", "run FARGATE tasks on the local Docker Engine (on) or refuse them (off)")
 	fs.StringVar(&cfg.MetadataAddress, "metadata-address", "", "where FARGATE tasks reach the task metadata and credentials endpoint (default 169.254.170.2:80, as on ECS; needs root)")
+	fs.StringVar(&cfg.S3Endpoint, "s3-endpoint", "", "S3-compatible endpoint (path-style) FARGATE tasks' environmentFiles are downloaded from (default none: such tasks stop)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	// Hidden (tests): the AWS/ECS metrics period, below ECS's minute.
 	fs.DurationVar(&cfg.ECSMetricsPeriod, "ecs-metrics-period", time.Minute, "")

@@ -105,7 +105,7 @@ func (c *capacity) run(ctx context.Context, cfg Config, ecsSvc *ecs.Service, tok
 	}
 	c.ep = agent.StartEndpoint(ctx, cfg.MetadataAddress, client.RawStats, c.log)
 	acfg := agent.Config{Endpoint: endpointURL, Region: cfg.Region, DataDir: filepath.Join(cfg.DataDir, "capacity"),
-		Logger: c.log.With("component", "fargate"), Metrics: c.metrics}
+		Logger: c.log.With("component", "fargate"), Metrics: c.metrics, S3Endpoint: cfg.S3Endpoint}
 	cp := &managed.ControlPlane{ECS: ecsSvc, Tokens: tokens, RegistryHosts: registryHosts}
 	a, err := agent.NewManaged(acfg, client, cp)
 	if err != nil {
@@ -120,7 +120,8 @@ func (c *capacity) run(ctx context.Context, cfg Config, ecsSvc *ecs.Service, tok
 		return err
 	}
 	ec := agent.EngineConfig{Runtime: client, Endpoint: c.ep, PauseImage: pause, Secret: secret,
-		Env: map[string]string{"AWS_ENDPOINT_URL": apiURL}}
+		Env:       map[string]string{"AWS_ENDPOINT_URL": apiURL},
+		S3Missing: "this Wharf server has no S3 endpoint to download them from; start `wharf up` with --s3-endpoint URL"}
 	return a.Run(ctx, agent.TaskEngine(acfg, ec))
 }
 

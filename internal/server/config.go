@@ -72,6 +72,9 @@ type Config struct {
 	// MetadataAddress is where FARGATE tasks find the task metadata and
 	// credentials endpoint (default 169.254.170.2:80, as on ECS).
 	MetadataAddress string
+	// S3Endpoint is the S3-compatible endpoint the FARGATE capacity
+	// downloads tasks' environmentFiles from (`wharf up --s3-endpoint`).
+	S3Endpoint string
 	// Logger receives structured logs (default: discard).
 	Logger *slog.Logger
 	// Version is reported in logs.
