@@ -601,10 +601,10 @@ func TestUnplannableTaskStopsWithReason(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	tk := h.newTask("bridge", ecsapi.ContainerDefinition{Name: ptr.To("app"),
-		EnvironmentFiles: []ecsapi.EnvironmentFile{{Type: ptr.To("s3"), Value: ptr.To("arn:aws:s3:::bucket/app.env")}}})
+		EnvironmentFiles: []ecsapi.EnvironmentFile{{Type: ptr.To("s3"), Value: ptr.To("s3://bucket/app.env")}}})
 	h.m.Apply(tk)
 	c := h.waitFor("STOPPED", 10*time.Second, stopped)
-	if c.StopCode != task.StopFailedToStart || !strings.Contains(c.StoppedReason, "environmentFiles") ||
+	if c.StopCode != task.StopFailedToStart || !strings.Contains(c.StoppedReason, "want the ARN of an S3 object") ||
 		len(c.Containers) != 1 || c.Containers[0].Status != task.StatusStopped || c.Containers[0].ContainerARN != tk.TaskARN+"/app" {
 		t.Errorf("task: %s", describe(c))
 	}
