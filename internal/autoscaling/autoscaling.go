@@ -142,7 +142,7 @@ func invalid(format string, args ...any) error { return errs.New(ErrValidation, 
 
 // targetID is a scalable target's identity.
 type targetID struct {
-	ns, dim, rid    string
+	ns, dim, rid     string
 	cluster, service string
 }
 

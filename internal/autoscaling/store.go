@@ -58,7 +58,7 @@ type activityDoc struct {
 	NotScaled bool `json:",omitempty"`
 }
 
-func targetKey(t targetID) string             { return "target/" + t.key() }
+func targetKey(t targetID) string              { return "target/" + t.key() }
 func policyKey(t targetID, name string) string { return "policy/" + t.key() + "|" + name }
 func scheduledKey(t targetID, name string) string {
 	return "scheduled/" + t.key() + "|" + name
@@ -180,7 +180,7 @@ func page[T any](items []T, keyOf func(T) string, token *string, max *int32) ([]
 	end := min(start+n, len(items))
 	var next *string
 	if end < len(items) {
-		next = ptr(base64.RawURLEncoding.EncodeToString([]byte(tokenMark+keyOf(items[end-1]))))
+		next = ptr(base64.RawURLEncoding.EncodeToString([]byte(tokenMark + keyOf(items[end-1]))))
 	}
 	return items[start:end], next, nil
 }
