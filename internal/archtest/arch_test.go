@@ -47,7 +47,7 @@ var httpAllowed = []string{
 }
 
 // pure packages make decisions only: no I/O, no store, no HTTP.
-var pure = []string{"internal/policy", "internal/placement", "internal/awsmodel", "internal/wire", "internal/ecs/sched", "internal/logs/filter"}
+var pure = []string{"internal/policy", "internal/placement", "internal/awsmodel", "internal/wire", "internal/ecs/sched", "internal/logs/filter", "internal/autoscaling/decide"}
 
 // hasPrefixAny reports whether package path s is one of dirs or below one.
 func hasPrefixAny(s string, dirs []string) bool {

@@ -126,6 +126,8 @@ func up(args []string, stdout, stderr io.Writer) int {
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	// Hidden (tests): the AWS/ECS metrics period, below ECS's minute.
 	fs.DurationVar(&cfg.ECSMetricsPeriod, "ecs-metrics-period", time.Minute, "")
+	// Hidden (tests): the period of target tracking alarms, below a minute.
+	fs.DurationVar(&cfg.TargetTrackingPeriod, "target-tracking-period", time.Minute, "")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), upUsage)
 		shown := flag.NewFlagSet("up", flag.ContinueOnError)

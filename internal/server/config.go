@@ -47,6 +47,13 @@ type Config struct {
 	// InstanceLostTimeout is how long an agent may go without polling
 	// before its instance is lost and its tasks are stopped (default 30 s).
 	InstanceLostTimeout time.Duration
+	// TargetTrackingPeriod is the period of the alarms Application Auto
+	// Scaling target tracking policies create (default 60 s, as AWS;
+	// tests shorten it, hidden flag --target-tracking-period).
+	TargetTrackingPeriod time.Duration
+	// AutoScalingTick is how often the scheduled-action loop looks for
+	// actions that are due (default 10 s).
+	AutoScalingTick time.Duration
 	// AlarmTick is how often the CloudWatch alarm loop looks for alarms due
 	// for evaluation (default 10 s; tests shorten it).
 	AlarmTick time.Duration
@@ -126,6 +133,12 @@ func (c *Config) Validate() error {
 	}
 	if c.InstanceLostTimeout < 0 {
 		problems = append(problems, fmt.Errorf("--instance-lost-timeout %s is negative", c.InstanceLostTimeout))
+	}
+	switch {
+	case c.TargetTrackingPeriod == 0:
+		c.TargetTrackingPeriod = time.Minute
+	case c.TargetTrackingPeriod != 10*time.Second && c.TargetTrackingPeriod != 30*time.Second && (c.TargetTrackingPeriod < time.Minute || c.TargetTrackingPeriod%time.Minute != 0):
+		problems = append(problems, fmt.Errorf("--target-tracking-period %s: want 10s, 30s or whole minutes (a CloudWatch alarm period)", c.TargetTrackingPeriod))
 	}
 	switch {
 	case c.ECSMetricsPeriod == 0:

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/wharfhq/wharf/api/applicationautoscalingapi"
 	"github.com/wharfhq/wharf/api/cloudtrailapi"
 	"github.com/wharfhq/wharf/api/cloudwatchapi"
 	"github.com/wharfhq/wharf/api/ecrapi"
@@ -26,6 +27,7 @@ import (
 	"github.com/wharfhq/wharf/api/stsapi"
 	"github.com/wharfhq/wharf/api/wharfagentapi"
 	"github.com/wharfhq/wharf/internal/audit"
+	"github.com/wharfhq/wharf/internal/autoscaling"
 	blobfs "github.com/wharfhq/wharf/internal/blobstore/fs"
 	"github.com/wharfhq/wharf/internal/cloudwatch"
 	"github.com/wharfhq/wharf/internal/cloudwatch/tsdb"
@@ -64,6 +66,7 @@ type Server struct {
 	services *ecs.ServiceScheduler
 	ecs      *ecs.Service
 	cw       *cloudwatch.Service
+	scaling  *autoscaling.Service // Application Auto Scaling
 	metrics  *tsdb.DB
 	ecsStats *ecsmetrics.Publisher // AWS/ECS metrics from the agents' samples
 	events   *logstore.Store       // CloudWatch Logs events
@@ -188,6 +191,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.cw = cloudwatch.New(cloudwatch.Options{Store: st, Metrics: s.metrics, Now: cfg.Now, Logger: log, Tick: cfg.AlarmTick})
 	s.cw.Start(context.WithoutCancel(ctx))
+	s.scaling = newAutoScaling(cfg, st, ecsSvc, s.cw)
+	s.scaling.Start(context.WithoutCancel(ctx))
 	s.ecsStats = ecsmetrics.New(ecsmetrics.Options{ECS: ecsSvc, Metrics: s.metrics, Period: cfg.ECSMetricsPeriod,
 		Registerer: reg, Now: cfg.Now, Logger: log})
 	ecsSvc.SetStatsSink(s.ecsStats)
@@ -213,6 +218,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			{Model: models.MustLoad(cloudwatchapi.ModelName), Handlers: cloudwatchapi.Handlers(s.cw), Errors: cloudwatch.ErrorTable,
 				ValidationCode: cloudwatch.ValidationCode, ActionPrefix: "cloudwatch", Resource: s.cw.ResourceARN,
 				AuditOmit: map[string][]string{"PutMetricData": {"MetricData", "EntityMetricData"}}},
+			{Model: models.MustLoad(applicationautoscalingapi.ModelName), Handlers: applicationautoscalingapi.Handlers(s.scaling),
+				Errors: autoscaling.ErrorTable, ValidationCode: "ValidationException", ActionPrefix: "application-autoscaling",
+				Resource: s.scaling.ResourceARN},
 		},
 		Credentials:  iamSvc,
 		Authorizer:   iamSvc,
@@ -287,6 +295,7 @@ func (s *Server) Stop(ctx context.Context) error {
 		s.sweeper.stop()
 		s.services.Stop()
 		s.gc.Stop()
+		s.scaling.Stop()
 		s.cw.Stop()
 		s.ecsStats.Stop()
 		if err := s.metrics.Close(); err != nil {
