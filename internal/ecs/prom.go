@@ -120,12 +120,11 @@ type promCluster struct{ account, region, cluster string }
 
 // clusterGauges are what the collector sums of a cluster.
 type clusterGauges struct {
-	services                                 int
-	active, draining, connected              int
-	ec2Running, ec2Pending                   int
-	fgRunning, fgPending                     int
-	cpuReg, cpuRem, memRegMiB, memRemMiB     int64
-	hasInstances, hasFargate, hasServiceInfo bool
+	services                             int
+	active, draining, connected          int
+	ec2Running, ec2Pending               int
+	fgRunning, fgPending                 int
+	cpuReg, cpuRem, memRegMiB, memRemMiB int64
 }
 
 // read builds one snapshot.
@@ -204,7 +203,6 @@ func (c *Collector) read(ctx context.Context) ([]prometheus.Metric, error) {
 					continue
 				}
 				g := get(promCluster{acct, region, in.Cluster})
-				g.hasInstances = true
 				if in.Status == statusActive {
 					g.active++
 				} else {
@@ -242,7 +240,6 @@ func (c *Collector) read(ctx context.Context) ([]prometheus.Metric, error) {
 			return nil, err
 		}
 		g := get(promCluster{f.account, f.region, f.cluster})
-		g.hasFargate = true
 		switch r := statusRank(t.LastStatus); {
 		case r == statusRank(taskRunning):
 			g.fgRunning++
