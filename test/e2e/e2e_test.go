@@ -64,8 +64,14 @@ func freeAddr(t testing.TB) string {
 
 func startWharf(t testing.TB, env ...string) *wharf {
 	t.Helper()
+	return startWharfArgs(t, nil, env...)
+}
+
+// startWharfArgs is startWharf with more `wharf up` flags.
+func startWharfArgs(t testing.TB, args []string, env ...string) *wharf {
+	t.Helper()
 	w := &wharf{t: t, dataDir: t.TempDir(), addr: freeAddr(t), out: &bytes.Buffer{}}
-	w.cmd = exec.Command(binary, "up", "--data-dir", w.dataDir, "--listen", w.addr)
+	w.cmd = exec.Command(binary, append([]string{"up", "--data-dir", w.dataDir, "--listen", w.addr}, args...)...)
 	w.cmd.Env = append(os.Environ(), env...)
 	w.cmd.Stdout, w.cmd.Stderr = w.out, w.out
 	if err := w.cmd.Start(); err != nil {
