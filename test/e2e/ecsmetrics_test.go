@@ -112,7 +112,11 @@ func TestECSMetricsOnDocker(t *testing.T) {
 		}
 	}
 	// FARGATE tasks have no cluster-level metrics (ECS: EC2 only).
-	var lm struct{ Metrics []struct{ Dimensions []struct{ Name, Value string } } }
+	var lm struct {
+		Metrics []struct {
+			Dimensions []struct{ Name, Value string }
+		}
+	}
 	w.mustAWS(env, &lm, "cloudwatch", "list-metrics", "--namespace", "AWS/ECS")
 	for _, m := range lm.Metrics {
 		if len(m.Dimensions) != 2 {
@@ -127,4 +131,3 @@ func tail(s string, n int) string {
 	}
 	return "…" + s[len(s)-n:]
 }
-
