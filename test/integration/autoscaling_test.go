@@ -1,0 +1,417 @@
+package integration
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/smithy-go"
+
+	"github.com/wharfhq/wharf/internal/server"
+	"github.com/wharfhq/wharf/internal/wharftest"
+)
+
+// fastClock runs speed times faster than the wall clock from its start,
+// so alarm periods, cooldowns and schedules pass in seconds. Tests that
+// use it stay well under a minute, inside SigV4's 15-minute skew.
+type fastClock struct {
+	start time.Time
+	speed time.Duration
+	skip  atomic.Int64 // extra nanoseconds jumped forward
+}
+
+func (c *fastClock) Now() time.Time {
+	return c.start.Add(time.Since(c.start)*c.speed + time.Duration(c.skip.Load()))
+}
+
+// scalingEnv is a server for auto scaling tests: 10 s target tracking
+// alarms, fast alarm and schedule loops, a cluster "as" with two simulated
+// instances whose agents run every task, and a service "web".
+type scalingEnv struct {
+	env   *wharftest.Env
+	clock *fastClock
+	aas   *applicationautoscaling.Client
+	cw    *cloudwatch.Client
+	ecs   *ecs.Client
+	// agents run the cluster's tasks; tests stop them to hold a deployment.
+	agents *simAgents
+}
+
+func startScaling(t *testing.T, speed time.Duration, desired int32) *scalingEnv {
+	t.Helper()
+	clock := &fastClock{start: time.Now(), speed: speed}
+	env := wharftest.Start(t, func(c *server.Config) {
+		c.Now = clock.Now
+		c.ServiceSchedulerInterval = 50 * time.Millisecond
+		c.AgentTimeout, c.InstanceLostTimeout = 1000*time.Hour, 1000*time.Hour
+		c.TargetTrackingPeriod = 10 * time.Second
+		c.AlarmTick = 50 * time.Millisecond
+		c.AutoScalingTick = 50 * time.Millisecond
+	})
+	e := &scalingEnv{env: env, clock: clock, aas: applicationautoscaling.NewFromConfig(env.Root()),
+		cw: cloudwatch.NewFromConfig(env.Root()), ecs: ecs.NewFromConfig(env.Root())}
+	ctx := context.Background()
+	if _, err := e.ecs.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("as")}); err != nil {
+		t.Fatal(err)
+	}
+	registerInstance(t, e.ecs, "as", "i-00000000000000a01", "us-east-1a", 8192, 16384)
+	registerInstance(t, e.ecs, "as", "i-00000000000000a02", "us-east-1b", 8192, 16384)
+	registerTD(t, e.ecs, "web", "busybox")
+	e.agents = startAgents(t, e.ecs, "as", nil)
+	if _, err := e.ecs.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("as"), ServiceName: aws.String("web"),
+		TaskDefinition: aws.String("web"), DesiredCount: aws.Int32(desired)}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (e *scalingEnv) desired(t *testing.T) int32 {
+	t.Helper()
+	return describeService(t, e.ecs, "as", "web").DesiredCount
+}
+
+func (e *scalingEnv) waitDesired(t *testing.T, want int32, d time.Duration) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("desiredCount %d", want), d, func() bool { return e.desired(t) == want })
+}
+
+func (e *scalingEnv) register(t *testing.T, min, max int32) {
+	t.Helper()
+	if _, err := e.aas.RegisterScalableTarget(context.Background(), &applicationautoscaling.RegisterScalableTargetInput{
+		ServiceNamespace: aastypes.ServiceNamespaceEcs, ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount,
+		ResourceId: aws.String("service/as/web"), MinCapacity: aws.Int32(min), MaxCapacity: aws.Int32(max)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pump publishes AWS/ECS CPUUtilization for the service every 100 ms of
+// wall time until the returned stop is called; set changes the value.
+func (e *scalingEnv) pump(t *testing.T, v float64) (set func(float64), stop func()) {
+	var cur atomic.Value
+	cur.Store(v)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			_, err := e.cw.PutMetricData(context.Background(), &cloudwatch.PutMetricDataInput{Namespace: aws.String("AWS/ECS"),
+				MetricData: []cwtypes.MetricDatum{{MetricName: aws.String("CPUUtilization"), Value: aws.Float64(cur.Load().(float64)),
+					Unit: cwtypes.StandardUnitPercent, Dimensions: []cwtypes.Dimension{
+						{Name: aws.String("ClusterName"), Value: aws.String("as")}, {Name: aws.String("ServiceName"), Value: aws.String("web")}}}}})
+			if err != nil {
+				t.Errorf("put metric data: %v", err)
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	stop = func() { once.Do(func() { close(done); wg.Wait() }) }
+	t.Cleanup(stop)
+	return func(v float64) { cur.Store(v) }, stop
+}
+
+func (e *scalingEnv) activities(t *testing.T) []aastypes.ScalingActivity {
+	t.Helper()
+	out, err := e.aas.DescribeScalingActivities(context.Background(), &applicationautoscaling.DescribeScalingActivitiesInput{
+		ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceId: aws.String("service/as/web")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.ScalingActivities
+}
+
+func wantASError(t *testing.T, err error, code, msgPart string) {
+	t.Helper()
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != code || !strings.Contains(ae.ErrorMessage(), msgPart) {
+		t.Fatalf("want %s containing %q, got %v", code, msgPart, err)
+	}
+}
+
+var (
+	nsECS  = aastypes.ServiceNamespaceEcs
+	dimECS = aastypes.ScalableDimensionECSServiceDesiredCount
+)
+
+func TestAutoScalingAPI(t *testing.T) {
+	e := startScaling(t, 1, 1)
+	ctx := context.Background()
+	c := e.aas
+	for _, name := range []string{"api", "b", "c"} {
+		if _, err := e.ecs.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("as"), ServiceName: aws.String(name),
+			TaskDefinition: aws.String("web"), DesiredCount: aws.Int32(1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Errors of RegisterScalableTarget.
+	_, err := c.RegisterScalableTarget(ctx, &applicationautoscaling.RegisterScalableTargetInput{ServiceNamespace: aastypes.ServiceNamespaceDynamodb,
+		ScalableDimension: aastypes.ScalableDimensionDynamoDBTableReadCapacityUnits, ResourceId: aws.String("table/t"), MinCapacity: aws.Int32(1), MaxCapacity: aws.Int32(2)})
+	wantASError(t, err, "ValidationException", "only ECS services")
+	_, err = c.RegisterScalableTarget(ctx, &applicationautoscaling.RegisterScalableTargetInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/nope"), MinCapacity: aws.Int32(1), MaxCapacity: aws.Int32(2)})
+	wantASError(t, err, "ValidationException", "ECS service doesn't exist: service/as/nope")
+	_, err = c.RegisterScalableTarget(ctx, &applicationautoscaling.RegisterScalableTargetInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/nocluster/web"), MinCapacity: aws.Int32(1), MaxCapacity: aws.Int32(2)})
+	wantASError(t, err, "ValidationException", "ECS service doesn't exist")
+	_, err = c.RegisterScalableTarget(ctx, &applicationautoscaling.RegisterScalableTargetInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("cluster/as"), MinCapacity: aws.Int32(1), MaxCapacity: aws.Int32(2)})
+	wantASError(t, err, "ValidationException", "service/<cluster-name>/<service-name>")
+	_, err = c.RegisterScalableTarget(ctx, &applicationautoscaling.RegisterScalableTargetInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/api")})
+	wantASError(t, err, "ValidationException", "MinCapacity and MaxCapacity are required")
+	_, err = c.RegisterScalableTarget(ctx, &applicationautoscaling.RegisterScalableTargetInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/api"), MinCapacity: aws.Int32(5), MaxCapacity: aws.Int32(2)})
+	wantASError(t, err, "ValidationException", "Minimum capacity cannot be greater than maximum capacity")
+
+	// Register: the desired count (1) is raised to the minimum (2).
+	reg, err := c.RegisterScalableTarget(ctx, &applicationautoscaling.RegisterScalableTargetInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/api"), MinCapacity: aws.Int32(2), MaxCapacity: aws.Int32(6),
+		RoleARN: aws.String("arn:aws:iam::123456789012:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService"),
+		Tags:    map[string]string{"team": "web"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	targetARN := aws.ToString(reg.ScalableTargetARN)
+	if !strings.HasPrefix(targetARN, "arn:aws:application-autoscaling:us-east-1:"+e.env.Info.Account+":scalable-target/") {
+		t.Fatalf("target ARN %s", targetARN)
+	}
+	if d := describeService(t, e.ecs, "as", "api").DesiredCount; d != 2 {
+		t.Fatalf("desired after register = %d, want 2 (the minimum)", d)
+	}
+	acts, err := c.DescribeScalingActivities(ctx, &applicationautoscaling.DescribeScalingActivitiesInput{ServiceNamespace: nsECS, ResourceId: aws.String("service/as/api")})
+	if err != nil || len(acts.ScalingActivities) != 1 || aws.ToString(acts.ScalingActivities[0].Description) != "Setting desired count to 2." ||
+		acts.ScalingActivities[0].StatusCode != aastypes.ScalingActivityStatusCodeSuccessful ||
+		aws.ToString(acts.ScalingActivities[0].Cause) != "minimum capacity was set to 2" {
+		t.Fatalf("activities %v %+v", err, acts)
+	}
+	// Update: only what is given changes; the maximum (1) lowers the count.
+	if _, err := c.RegisterScalableTarget(ctx, &applicationautoscaling.RegisterScalableTargetInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/api"), MinCapacity: aws.Int32(1), MaxCapacity: aws.Int32(1),
+		SuspendedState: &aastypes.SuspendedState{ScheduledScalingSuspended: aws.Bool(true)}}); err != nil {
+		t.Fatal(err)
+	}
+	if d := describeService(t, e.ecs, "as", "api").DesiredCount; d != 1 {
+		t.Fatalf("desired after update = %d, want 1", d)
+	}
+	for _, name := range []string{"b", "c"} {
+		if _, err := c.RegisterScalableTarget(ctx, &applicationautoscaling.RegisterScalableTargetInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+			ResourceId: aws.String("service/as/" + name), MinCapacity: aws.Int32(0), MaxCapacity: aws.Int32(3)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Describe: filters and pages.
+	d, err := c.DescribeScalableTargets(ctx, &applicationautoscaling.DescribeScalableTargetsInput{ServiceNamespace: nsECS, ResourceIds: []string{"service/as/api"}})
+	if err != nil || len(d.ScalableTargets) != 1 {
+		t.Fatalf("describe: %v %+v", err, d)
+	}
+	tg := d.ScalableTargets[0]
+	if aws.ToInt32(tg.MinCapacity) != 1 || aws.ToInt32(tg.MaxCapacity) != 1 || aws.ToString(tg.ScalableTargetARN) != targetARN ||
+		!aws.ToBool(tg.SuspendedState.ScheduledScalingSuspended) || aws.ToBool(tg.SuspendedState.DynamicScalingInSuspended) ||
+		!strings.HasSuffix(aws.ToString(tg.RoleARN), "AWSServiceRoleForApplicationAutoScaling_ECSService") || tg.CreationTime == nil {
+		t.Fatalf("target %+v", tg)
+	}
+	var seen []string
+	var token *string
+	for pages := 0; ; pages++ {
+		out, err := c.DescribeScalableTargets(ctx, &applicationautoscaling.DescribeScalableTargetsInput{ServiceNamespace: nsECS, MaxResults: aws.Int32(2), NextToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range out.ScalableTargets {
+			seen = append(seen, aws.ToString(x.ResourceId))
+		}
+		if token = out.NextToken; token == nil {
+			if pages != 1 {
+				t.Fatalf("%d pages", pages+1)
+			}
+			break
+		}
+	}
+	if strings.Join(seen, ",") != "service/as/api,service/as/b,service/as/c" {
+		t.Fatalf("paged targets %v", seen)
+	}
+	_, err = c.DescribeScalableTargets(ctx, &applicationautoscaling.DescribeScalableTargetsInput{ServiceNamespace: nsECS, NextToken: aws.String("bogus")})
+	wantASError(t, err, "InvalidNextTokenException", "")
+	_, err = c.DescribeScalableTargets(ctx, &applicationautoscaling.DescribeScalableTargetsInput{ServiceNamespace: aastypes.ServiceNamespaceLambda})
+	wantASError(t, err, "ValidationException", "only ECS services")
+
+	// Tags.
+	if _, err := c.TagResource(ctx, &applicationautoscaling.TagResourceInput{ResourceARN: &targetARN, Tags: map[string]string{"env": "prod"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UntagResource(ctx, &applicationautoscaling.UntagResourceInput{ResourceARN: &targetARN, TagKeys: []string{"team"}}); err != nil {
+		t.Fatal(err)
+	}
+	tags, err := c.ListTagsForResource(ctx, &applicationautoscaling.ListTagsForResourceInput{ResourceARN: &targetARN})
+	if err != nil || len(tags.Tags) != 1 || tags.Tags["env"] != "prod" {
+		t.Fatalf("tags %v %v", err, tags)
+	}
+	_, err = c.ListTagsForResource(ctx, &applicationautoscaling.ListTagsForResourceInput{ResourceARN: aws.String(targetARN + "0")})
+	wantASError(t, err, "ResourceNotFoundException", "")
+
+	// Policies: errors.
+	_, err = c.PutScalingPolicy(ctx, &applicationautoscaling.PutScalingPolicyInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/web"), PolicyName: aws.String("p"), PolicyType: aastypes.PolicyTypeStepScaling,
+		StepScalingPolicyConfiguration: &aastypes.StepScalingPolicyConfiguration{AdjustmentType: aastypes.AdjustmentTypeChangeInCapacity,
+			StepAdjustments: []aastypes.StepAdjustment{{MetricIntervalLowerBound: aws.Float64(0), ScalingAdjustment: aws.Int32(1)}}}})
+	wantASError(t, err, "ObjectNotFoundException", "No scalable target registered for service namespace: ecs, resource ID: service/as/web, scalable dimension: ecs:service:DesiredCount")
+	for name, cfg := range map[string]*aastypes.StepScalingPolicyConfiguration{
+		"MinAdjustmentMagnitude may only be specified if AdjustmentType is PercentChangeInCapacity": {AdjustmentType: aastypes.AdjustmentTypeChangeInCapacity,
+			MinAdjustmentMagnitude: aws.Int32(2), StepAdjustments: []aastypes.StepAdjustment{{MetricIntervalLowerBound: aws.Float64(0), ScalingAdjustment: aws.Int32(1)}}},
+		"must not overlap": {AdjustmentType: aastypes.AdjustmentTypeChangeInCapacity, StepAdjustments: []aastypes.StepAdjustment{
+			{MetricIntervalLowerBound: aws.Float64(0), MetricIntervalUpperBound: aws.Float64(10), ScalingAdjustment: aws.Int32(1)},
+			{MetricIntervalLowerBound: aws.Float64(5), ScalingAdjustment: aws.Int32(2)}}},
+		"must not have gaps": {AdjustmentType: aastypes.AdjustmentTypeChangeInCapacity, StepAdjustments: []aastypes.StepAdjustment{
+			{MetricIntervalLowerBound: aws.Float64(0), MetricIntervalUpperBound: aws.Float64(10), ScalingAdjustment: aws.Int32(1)},
+			{MetricIntervalLowerBound: aws.Float64(20), ScalingAdjustment: aws.Int32(2)}}},
+	} {
+		_, err = c.PutScalingPolicy(ctx, &applicationautoscaling.PutScalingPolicyInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+			ResourceId: aws.String("service/as/api"), PolicyName: aws.String("p"), PolicyType: aastypes.PolicyTypeStepScaling, StepScalingPolicyConfiguration: cfg})
+		wantASError(t, err, "ValidationException", name)
+	}
+	_, err = c.PutScalingPolicy(ctx, &applicationautoscaling.PutScalingPolicyInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/api"), PolicyName: aws.String("p"), PolicyType: aastypes.PolicyTypeTargetTrackingScaling,
+		TargetTrackingScalingPolicyConfiguration: &aastypes.TargetTrackingScalingPolicyConfiguration{TargetValue: aws.Float64(50),
+			PredefinedMetricSpecification: &aastypes.PredefinedMetricSpecification{PredefinedMetricType: aastypes.MetricTypeDynamoDBReadCapacityUtilization}}})
+	wantASError(t, err, "ValidationException", "Unsupported predefined metric type")
+
+	// A target tracking policy and the alarms it owns.
+	pol, err := c.PutScalingPolicy(ctx, &applicationautoscaling.PutScalingPolicyInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/api"), PolicyName: aws.String("cpu50"), PolicyType: aastypes.PolicyTypeTargetTrackingScaling,
+		TargetTrackingScalingPolicyConfiguration: &aastypes.TargetTrackingScalingPolicyConfiguration{TargetValue: aws.Float64(50),
+			PredefinedMetricSpecification: &aastypes.PredefinedMetricSpecification{PredefinedMetricType: aastypes.MetricTypeECSServiceAverageCPUUtilization}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	policyARN := aws.ToString(pol.PolicyARN)
+	wantPrefix := "arn:aws:autoscaling:us-east-1:" + e.env.Info.Account + ":scalingPolicy:"
+	if !strings.HasPrefix(policyARN, wantPrefix) || !strings.HasSuffix(policyARN, ":resource/ecs/service/as/api:policyName/cpu50") ||
+		len(strings.TrimSuffix(strings.TrimPrefix(policyARN, wantPrefix), ":resource/ecs/service/as/api:policyName/cpu50")) != 36 {
+		t.Fatalf("policy ARN %s", policyARN)
+	}
+	if len(pol.Alarms) != 2 || !strings.HasPrefix(aws.ToString(pol.Alarms[0].AlarmName), "TargetTracking-service/as/api-AlarmHigh-") ||
+		!strings.HasPrefix(aws.ToString(pol.Alarms[1].AlarmName), "TargetTracking-service/as/api-AlarmLow-") {
+		t.Fatalf("alarms %+v", pol.Alarms)
+	}
+	high, low := aws.ToString(pol.Alarms[0].AlarmName), aws.ToString(pol.Alarms[1].AlarmName)
+	al, err := e.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{high, low}})
+	if err != nil || len(al.MetricAlarms) != 2 {
+		t.Fatalf("describe alarms %v %+v", err, al)
+	}
+	for _, a := range al.MetricAlarms {
+		isHigh := aws.ToString(a.AlarmName) == high
+		n, op, th := int32(15), cwtypes.ComparisonOperatorLessThanThreshold, 45.0
+		if isHigh {
+			n, op, th = 3, cwtypes.ComparisonOperatorGreaterThanThreshold, 50
+		}
+		if aws.ToInt32(a.EvaluationPeriods) != n || aws.ToInt32(a.DatapointsToAlarm) != n || a.ComparisonOperator != op || aws.ToFloat64(a.Threshold) != th ||
+			aws.ToString(a.Namespace) != "AWS/ECS" || aws.ToString(a.MetricName) != "CPUUtilization" || a.Statistic != cwtypes.StatisticAverage ||
+			aws.ToInt32(a.Period) != 10 || len(a.AlarmActions) != 1 || a.AlarmActions[0] != policyARN || len(a.Dimensions) != 2 {
+			t.Errorf("alarm %s: %+v", aws.ToString(a.AlarmName), a)
+		}
+	}
+	// DisableScaleIn: only the high alarm; the low one is deleted.
+	pol2, err := c.PutScalingPolicy(ctx, &applicationautoscaling.PutScalingPolicyInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/api"), PolicyName: aws.String("cpu50"), PolicyType: aastypes.PolicyTypeTargetTrackingScaling,
+		TargetTrackingScalingPolicyConfiguration: &aastypes.TargetTrackingScalingPolicyConfiguration{TargetValue: aws.Float64(50), DisableScaleIn: aws.Bool(true),
+			PredefinedMetricSpecification: &aastypes.PredefinedMetricSpecification{PredefinedMetricType: aastypes.MetricTypeECSServiceAverageCPUUtilization}}})
+	if err != nil || aws.ToString(pol2.PolicyARN) != policyARN || len(pol2.Alarms) != 1 {
+		t.Fatalf("update policy %v %+v", err, pol2)
+	}
+	al, _ = e.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNamePrefix: aws.String("TargetTracking-service/as/api-")})
+	if len(al.MetricAlarms) != 1 || !strings.Contains(aws.ToString(al.MetricAlarms[0].AlarmName), "-AlarmHigh-") {
+		t.Fatalf("alarms after DisableScaleIn: %+v", al.MetricAlarms)
+	}
+	// A step policy, described with the user's alarm that invokes it.
+	step, err := c.PutScalingPolicy(ctx, &applicationautoscaling.PutScalingPolicyInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/api"), PolicyName: aws.String("step"), PolicyType: aastypes.PolicyTypeStepScaling,
+		StepScalingPolicyConfiguration: &aastypes.StepScalingPolicyConfiguration{AdjustmentType: aastypes.AdjustmentTypePercentChangeInCapacity,
+			MinAdjustmentMagnitude: aws.Int32(2), Cooldown: aws.Int32(60), MetricAggregationType: aastypes.MetricAggregationTypeMaximum,
+			StepAdjustments: []aastypes.StepAdjustment{{MetricIntervalLowerBound: aws.Float64(0), ScalingAdjustment: aws.Int32(50)}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("queue-deep"), Namespace: aws.String("App"),
+		MetricName: aws.String("Depth"), Statistic: cwtypes.StatisticAverage, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1),
+		Threshold: aws.Float64(10), ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold, AlarmActions: []string{aws.ToString(step.PolicyARN)}}); err != nil {
+		t.Fatal(err)
+	}
+	pols, err := c.DescribeScalingPolicies(ctx, &applicationautoscaling.DescribeScalingPoliciesInput{ServiceNamespace: nsECS, ResourceId: aws.String("service/as/api")})
+	if err != nil || len(pols.ScalingPolicies) != 2 {
+		t.Fatalf("policies %v %+v", err, pols)
+	}
+	for _, p := range pols.ScalingPolicies {
+		switch aws.ToString(p.PolicyName) {
+		case "cpu50":
+			if p.PolicyType != aastypes.PolicyTypeTargetTrackingScaling || len(p.Alarms) != 1 || !aws.ToBool(p.TargetTrackingScalingPolicyConfiguration.DisableScaleIn) {
+				t.Errorf("cpu50 %+v", p)
+			}
+		case "step":
+			if p.PolicyType != aastypes.PolicyTypeStepScaling || len(p.Alarms) != 1 || aws.ToString(p.Alarms[0].AlarmName) != "queue-deep" ||
+				aws.ToInt32(p.StepScalingPolicyConfiguration.MinAdjustmentMagnitude) != 2 {
+				t.Errorf("step %+v", p)
+			}
+		}
+	}
+	_, err = c.DeleteScalingPolicy(ctx, &applicationautoscaling.DeleteScalingPolicyInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/api"), PolicyName: aws.String("nope")})
+	wantASError(t, err, "ObjectNotFoundException", "No scaling policy found for service namespace: ecs, resource ID: service/as/api, scalable dimension: ecs:service:DesiredCount, policy name: nope")
+
+	// Scheduled actions.
+	_, err = c.PutScheduledAction(ctx, &applicationautoscaling.PutScheduledActionInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/api"), ScheduledActionName: aws.String("bad"), Schedule: aws.String("cron(0 12 * * * *)"),
+		ScalableTargetAction: &aastypes.ScalableTargetAction{MinCapacity: aws.Int32(1)}})
+	wantASError(t, err, "ValidationException", "cron(0 12 * * * *)")
+	_, err = c.PutScheduledAction(ctx, &applicationautoscaling.PutScheduledActionInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/api"), ScheduledActionName: aws.String("bad"), Schedule: aws.String("rate(1 day)"), Timezone: aws.String("Mars/Olympus"),
+		ScalableTargetAction: &aastypes.ScalableTargetAction{MinCapacity: aws.Int32(1)}})
+	wantASError(t, err, "ValidationException", "Mars/Olympus")
+	if _, err := c.PutScheduledAction(ctx, &applicationautoscaling.PutScheduledActionInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/api"), ScheduledActionName: aws.String("mornings"), Schedule: aws.String("cron(0 8 ? * MON-FRI *)"),
+		Timezone: aws.String("Europe/Paris"), ScalableTargetAction: &aastypes.ScalableTargetAction{MinCapacity: aws.Int32(1), MaxCapacity: aws.Int32(4)}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := c.DescribeScheduledActions(ctx, &applicationautoscaling.DescribeScheduledActionsInput{ServiceNamespace: nsECS, ResourceId: aws.String("service/as/api")})
+	if err != nil || len(sa.ScheduledActions) != 1 || aws.ToString(sa.ScheduledActions[0].Timezone) != "Europe/Paris" ||
+		!strings.HasSuffix(aws.ToString(sa.ScheduledActions[0].ScheduledActionARN), ":resource/ecs/service/as/api:scheduledActionName/mornings") ||
+		aws.ToInt32(sa.ScheduledActions[0].ScalableTargetAction.MaxCapacity) != 4 {
+		t.Fatalf("scheduled %v %+v", err, sa)
+	}
+	_, err = c.DeleteScheduledAction(ctx, &applicationautoscaling.DeleteScheduledActionInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/api"), ScheduledActionName: aws.String("nope")})
+	wantASError(t, err, "ObjectNotFoundException", "No scheduled action found for service namespace: ecs, resource ID: service/as/api, scalable dimension: ecs:service:DesiredCount, scheduled action name: nope")
+
+	// Deregister deletes the policies, their owned alarms and the
+	// scheduled actions; the user's alarm stays.
+	if _, err := c.DeregisterScalableTarget(ctx, &applicationautoscaling.DeregisterScalableTargetInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/api")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.DeregisterScalableTarget(ctx, &applicationautoscaling.DeregisterScalableTargetInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/api")})
+	wantASError(t, err, "ObjectNotFoundException", "No scalable target registered for service namespace: ecs, resource ID: service/as/api")
+	pols, _ = c.DescribeScalingPolicies(ctx, &applicationautoscaling.DescribeScalingPoliciesInput{ServiceNamespace: nsECS, ResourceId: aws.String("service/as/api")})
+	sa, _ = c.DescribeScheduledActions(ctx, &applicationautoscaling.DescribeScheduledActionsInput{ServiceNamespace: nsECS, ResourceId: aws.String("service/as/api")})
+	al, _ = e.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{})
+	if len(pols.ScalingPolicies) != 0 || len(sa.ScheduledActions) != 0 || len(al.MetricAlarms) != 1 || aws.ToString(al.MetricAlarms[0].AlarmName) != "queue-deep" {
+		t.Fatalf("after deregister: %+v %+v %+v", pols.ScalingPolicies, sa.ScheduledActions, al.MetricAlarms)
+	}
+}
