@@ -87,6 +87,8 @@ type Service struct {
 	evalMu   sync.Mutex
 	lastEval map[string]time.Time // alarm ARN → last evaluation
 
+	ingest ingestCounts // for Prometheus (prom.go)
+
 	stopOnce sync.Once
 	cancel   context.CancelFunc
 	done     chan struct{}

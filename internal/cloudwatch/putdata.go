@@ -50,7 +50,11 @@ func (s *Service) PutMetricData(ctx context.Context, in *cloudwatchapi.PutMetric
 		}
 		data = append(data, d)
 	}
-	return &wire.Empty{}, s.put(ctx, data)
+	if err := s.put(ctx, data); err != nil {
+		return nil, err
+	}
+	s.ingest.api.Add(int64(len(data)))
+	return &wire.Empty{}, nil
 }
 
 // Publish stores datapoints Wharf itself produces (AWS/ECS and the like),
@@ -65,7 +69,11 @@ func (s *Service) Publish(ctx context.Context, data []tsdb.Datum) error {
 			data[i].Res = 60
 		}
 	}
-	return s.put(ctx, data)
+	if err := s.put(ctx, data); err != nil {
+		return err
+	}
+	s.ingest.wharf.Add(int64(len(data)))
+	return nil
 }
 
 func (s *Service) put(ctx context.Context, data []tsdb.Datum) error {

@@ -142,6 +142,7 @@ func (s *Service) PutLogEvents(ctx context.Context, in *logsapi.PutLogEventsRequ
 	for _, e := range accepted {
 		added += int64(len(e.Message) + 24) // the record's size on disk
 	}
+	s.ingest.add(len(accepted), added)
 	first, last := accepted[0].Timestamp, accepted[len(accepted)-1].Timestamp
 	var events int64
 	err = s.st.Update(ctx, func(tx store.Tx) error {

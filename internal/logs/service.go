@@ -106,6 +106,7 @@ type Service struct {
 	events *logstore.Store
 	now    func() time.Time
 	log    *slog.Logger
+	ingest ingestCounts // for Prometheus (prom.go)
 }
 
 // New returns the service.

@@ -191,6 +191,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.cw = cloudwatch.New(cloudwatch.Options{Store: st, Metrics: s.metrics, Now: cfg.Now, Logger: log, Tick: cfg.AlarmTick})
 	s.cw.Start(context.WithoutCancel(ctx))
+	registerMetrics(reg, cfg.DataDir, logsSvc, s.cw, registrySvc)
 	s.scaling = newAutoScaling(cfg, st, ecsSvc, s.cw)
 	s.scaling.Start(context.WithoutCancel(ctx))
 	s.ecsStats = ecsmetrics.New(ecsmetrics.Options{ECS: ecsSvc, Metrics: s.metrics, Period: cfg.ECSMetricsPeriod,
