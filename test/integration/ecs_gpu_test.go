@@ -136,6 +136,17 @@ func TestGPUPlacement(t *testing.T) {
 		t.Fatalf("second cuda task while the GPUs are taken: %v %+v", err, run2)
 	}
 
+	// StartTask checks GPUs the same way, on the instances it is given.
+	st, err := c.StartTask(ctx, &ecs.StartTaskInput{Cluster: aws.String(cl), TaskDefinition: aws.String("cuda"), ContainerInstances: []string{plain, withGPUs}})
+	if err != nil || len(st.Tasks) != 0 || len(st.Failures) != 2 {
+		t.Fatalf("StartTask while no instance has 2 free GPUs: %v %+v", err, st)
+	}
+	for _, f := range st.Failures {
+		if aws.ToString(f.Reason) != "RESOURCE:GPU" {
+			t.Errorf("StartTask failure %s: %q, want RESOURCE:GPU", aws.ToString(f.Arn), aws.ToString(f.Reason))
+		}
+	}
+
 	// The task stops: its GPUs are free again and the next task gets them.
 	if _, err := c.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(cl), Task: aws.String(taskARN)}); err != nil {
 		t.Fatal(err)
@@ -146,8 +157,16 @@ func TestGPUPlacement(t *testing.T) {
 	if got := remainingGPUs(t, c, cl, withGPUs); len(got) != 2 {
 		t.Fatalf("remaining GPUs after the task stopped = %v", got)
 	}
-	run3, err := c.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String(cl), TaskDefinition: aws.String("cuda")})
-	if err != nil || len(run3.Tasks) != 1 || aws.ToString(run3.Tasks[0].ContainerInstanceArn) != withGPUs {
-		t.Fatalf("cuda task after the GPUs were released: %v %+v", err, run3)
+	st, err = c.StartTask(ctx, &ecs.StartTaskInput{Cluster: aws.String(cl), TaskDefinition: aws.String("cuda"), ContainerInstances: []string{withGPUs}})
+	if err != nil || len(st.Tasks) != 1 || len(st.Tasks[0].Containers) != 3 {
+		t.Fatalf("StartTask after the GPUs were released: %v %+v", err, st)
+	}
+	for _, ctr := range st.Tasks[0].Containers {
+		if n := len(ctr.GpuIds); (aws.ToString(ctr.Name) == "log") != (n == 0) {
+			t.Errorf("StartTask container %s gpuIds %v", aws.ToString(ctr.Name), ctr.GpuIds)
+		}
+	}
+	if got := remainingGPUs(t, c, cl, withGPUs); len(got) != 0 {
+		t.Fatalf("remaining GPUs after StartTask = %v", got)
 	}
 }
