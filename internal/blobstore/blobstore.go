@@ -32,6 +32,9 @@ var (
 	ErrDigestMismatch = errors.New("blobstore: digest mismatch")
 	// ErrSizeMismatch: the content is not of the expected size.
 	ErrSizeMismatch = errors.New("blobstore: size mismatch")
+	// ErrVersionMismatch: the blob was stored again since the version a
+	// conditional delete names.
+	ErrVersionMismatch = errors.New("blobstore: blob stored again")
 )
 
 // Info describes a stored blob.
@@ -39,6 +42,11 @@ type Info struct {
 	Digest  Digest
 	Size    int64
 	ModTime time.Time // when the blob was last stored
+	// Version identifies this stored copy: it changes whenever the blob
+	// is stored again (a new copy, or an existing one refreshed). Opaque;
+	// the filesystem uses the file's inode and modification time, S3 would
+	// use the object's version id.
+	Version string
 }
 
 // Blob is an open blob. Implementations return an *os.File where they can,
@@ -122,6 +130,13 @@ type Upload interface {
 type Deleter interface {
 	// Delete removes a blob; ErrNotFound if absent.
 	Delete(ctx context.Context, d Digest) error
+	// DeleteVersion removes the blob only if its stored copy is still
+	// version (Info.Version from Stat, Open or Walk): ErrVersionMismatch
+	// if it was stored again since, ErrNotFound if absent. A collector
+	// that decided on one copy and then stalled can so never remove a
+	// newer copy a push stored meanwhile (S3: a conditional delete of the
+	// object version).
+	DeleteVersion(ctx context.Context, d Digest, version string) error
 }
 
 // UploadInfo describes a stored upload session.

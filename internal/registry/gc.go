@@ -319,18 +319,17 @@ func (s *Service) collect(ctx context.Context, d blobstore.Digest, now time.Time
 			return false, err
 		}
 	}
-	if err := s.markCollecting(ctx, d, now, fence); errors.Is(err, errInUse) {
+	if err := s.markCollecting(ctx, d, info.Version, now, fence); errors.Is(err, errInUse) {
 		return false, nil
 	} else if err != nil {
 		return false, err
 	}
-	// Stored again meanwhile (a push on another replica, whose link will
-	// be refused while the mark stands): keep the fresh copy.
-	if info, err := s.blobs.Stat(ctx, d); err == nil && now.Sub(info.ModTime) < grace {
-		return false, s.unmarkCollecting(ctx, d)
-	}
-	if err := s.blobs.Delete(ctx, d); err != nil && !errors.Is(err, blobstore.ErrNotFound) {
+	// Only the copy looked at above goes: one stored again meanwhile (a
+	// push on another replica, whose link is refused while the mark
+	// stands) is another version and stays.
+	deleted, err := s.deleteCopy(ctx, d, info.Version, fence)
+	if err != nil {
 		return false, err
 	}
-	return true, s.unmarkCollecting(ctx, d)
+	return deleted, s.unmarkCollecting(ctx, d, info.Version, fence)
 }

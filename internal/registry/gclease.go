@@ -49,6 +49,9 @@ func (g *GCLoop) RunOnce(ctx context.Context) (ran bool, rep GCReport, err error
 	lease, err := store.AcquireLease(ctx, g.Service.st, GCLeaseName, g.Holder, now, g.LeaseTTL)
 	if errors.Is(err, store.ErrLeaseHeld) {
 		g.Logger.Debug("registry gc: another replica holds the lease", "err", err)
+		g.mu.Lock()
+		g.lease = nil
+		g.mu.Unlock()
 		return false, rep, nil
 	}
 	if err != nil {
@@ -63,8 +66,28 @@ func (g *GCLoop) RunOnce(ctx context.Context) (ran bool, rep GCReport, err error
 	rep, err = g.Service.collectGarbage(ctx, now, g.Grace, fence)
 	// The lease stays with this holder until it expires: the next tick
 	// (Every later) extends it, so the same replica keeps collecting while
-	// it lives and another takes over within LeaseTTL when it dies.
+	// it lives and another takes over within LeaseTTL when it dies — or at
+	// once when it stops (Stop releases it).
+	g.mu.Lock()
+	g.lease = &fence.lease
+	if errors.Is(err, store.ErrLeaseLost) {
+		g.lease = nil
+	}
+	g.mu.Unlock()
 	return true, rep, err
+}
+
+// releaseLease gives the lease up if this loop holds it, so that another
+// replica's loop takes over at its next tick instead of after LeaseTTL.
+func (g *GCLoop) releaseLease(ctx context.Context) error {
+	g.mu.Lock()
+	l := g.lease
+	g.lease = nil
+	g.mu.Unlock()
+	if l == nil {
+		return nil
+	}
+	return store.ReleaseLease(ctx, g.Service.st, *l)
 }
 
 // newHolderID names a GCLoop that was not given a Holder.

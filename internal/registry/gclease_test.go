@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -166,7 +167,7 @@ func TestGCCollectionMark(t *testing.T) {
 	layer := "a layer being collected"
 	d := putOrphan(t, blobs, layer)
 	// Replica A marks the blob and dies before deleting it.
-	if err := a.Service.markCollecting(ctx, d, clock.now(), nil); err != nil {
+	if err := a.Service.markCollecting(ctx, d, "", clock.now(), nil); err != nil {
 		t.Fatal(err)
 	}
 	err := b.Service.link(tctx, "app", d, int64(len(layer)), "")
@@ -178,7 +179,7 @@ func TestGCCollectionMark(t *testing.T) {
 	if err := b.Service.link(tctx, "app", other, 14, ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Service.markCollecting(ctx, other, clock.now(), nil); !errors.Is(err, errInUse) {
+	if err := a.Service.markCollecting(ctx, other, "", clock.now(), nil); !errors.Is(err, errInUse) {
 		t.Fatalf("mark of a used blob: %v, want errInUse", err)
 	}
 	// B's next collection finishes A's: the file goes, the mark too.
@@ -198,5 +199,116 @@ func TestGCCollectionMark(t *testing.T) {
 	putOrphan(t, blobs, layer)
 	if err := b.Service.link(tctx, "app", d, int64(len(layer)), ""); err != nil {
 		t.Fatalf("link after the collection: %v", err)
+	}
+}
+
+// Stopping a loop gives its lease up: another replica collects at its
+// next tick, without waiting for the lease to expire.
+func TestGCLoopStopReleasesLease(t *testing.T) {
+	clock := &testClock{t: time.Now().Add(48 * time.Hour)}
+	_, blobs, a, b := twoReplicas(t, clock)
+	ctx := context.Background()
+	a.Start(ctx)
+	if ran, _, err := a.RunOnce(ctx); err != nil || !ran {
+		t.Fatalf("A: ran %v err %v", ran, err)
+	}
+	if ran, _, err := b.RunOnce(ctx); err != nil || ran {
+		t.Fatalf("B collected while A holds the lease: ran %v err %v", ran, err)
+	}
+	a.Stop()
+	orphan := putOrphan(t, blobs, "collected by B after A stopped")
+	ran, rep, err := b.RunOnce(ctx) // same instant: A's lease has not expired
+	if err != nil || !ran || rep.Deleted != 1 {
+		t.Fatalf("B after A stopped: ran %v rep %+v err %v", ran, rep, err)
+	}
+	if _, err := blobs.Stat(ctx, orphan); !errors.Is(err, blobstore.ErrNotFound) {
+		t.Fatalf("orphan kept: %v", err)
+	}
+	a.Stop() // twice: nothing more
+	if ran, _, _ := a.RunOnce(ctx); ran {
+		t.Fatal("A took the lease B holds")
+	}
+}
+
+// A collector that loses its lease between deciding to delete a blob and
+// deleting it does not delete: A marks an orphan and stalls past its
+// lease; B takes over, finishes A's mark (deletes the file) and a client
+// pushes the blob again and links it. A then wakes up: it must not
+// delete the fresh copy, nor drop a mark that is not its own.
+func TestGCLostLeaseDeletesNothing(t *testing.T) {
+	clock := &testClock{t: time.Now().Add(48 * time.Hour)}
+	st, blobs, a, b := twoReplicas(t, clock)
+	ctx := context.Background()
+	tctx := tenancy.With(ctx, "123456789012", "us-east-1")
+	if _, err := b.Service.CreateRepository(tctx, Repository{Name: "app"}); err != nil {
+		t.Fatal(err)
+	}
+	layer := "an orphan that is pushed again"
+	d := putOrphan(t, blobs, layer)
+	clock.add(2 * time.Hour) // older than the grace period
+
+	stalled, resume := make(chan struct{}), make(chan struct{})
+	a.Service.gcBeforeDelete = func(blobstore.Digest) {
+		close(stalled)
+		<-resume
+	}
+	type result struct {
+		rep GCReport
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		_, rep, err := a.RunOnce(ctx)
+		done <- result{rep, err}
+	}()
+	select {
+	case <-stalled:
+	case r := <-done:
+		t.Fatalf("A finished without reaching the delete: %+v", r)
+	}
+	var mark collectingRec
+	if err := st.View(ctx, func(tx store.Tx) error {
+		it, err := tx.Get(tblCollecting, string(d))
+		if err == nil {
+			err = json.Unmarshal(it.Value, &mark)
+		}
+		return err
+	}); err != nil || mark.Version == "" {
+		t.Fatalf("A's mark: %+v, %v", mark, err)
+	}
+
+	clock.add(a.LeaseTTL) // A's lease expires while it stalls
+	if ran, _, err := b.RunOnce(ctx); err != nil || !ran {
+		t.Fatalf("B: ran %v err %v", ran, err)
+	}
+	if _, err := blobs.Stat(ctx, d); !errors.Is(err, blobstore.ErrNotFound) {
+		t.Fatalf("B did not finish A's mark: %v", err)
+	}
+	// The client pushes the layer again.
+	putOrphan(t, blobs, layer)
+	if err := b.Service.link(tctx, "app", d, int64(len(layer)), ""); err != nil {
+		t.Fatalf("link after B's collection: %v", err)
+	}
+
+	close(resume)
+	r := <-done
+	a.Service.gcBeforeDelete = nil
+	if !errors.Is(r.err, store.ErrLeaseLost) || r.rep.Deleted != 0 {
+		t.Fatalf("stale A: rep %+v err %v, want ErrLeaseLost and nothing deleted", r.rep, r.err)
+	}
+	got, _, err := blobs.Open(ctx, d)
+	if err != nil {
+		t.Fatalf("the fresh copy is gone: %v", err)
+	}
+	got.Close()
+
+	// Even past the store's fence (the lease check and the unlink cannot
+	// be one atomic step on a filesystem), the delete names A's copy,
+	// which B deleted: the fresh copy is another version and stays.
+	if deleted, err := a.Service.deleteCopy(ctx, d, mark.Version, nil); err != nil || deleted {
+		t.Fatalf("deleteCopy of A's version: deleted %v err %v", deleted, err)
+	}
+	if rep, err := a.Service.Fsck(tctx, true); err != nil || len(rep.Problems) > 0 || rep.Links != 1 {
+		t.Fatalf("fsck: %+v, %v", rep, err)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/wharfhq/wharf/internal/store"
 )
 
 // GCLoop runs CollectGarbage every Every, with grace period Grace, until
@@ -31,6 +33,9 @@ type GCLoop struct {
 	stop chan struct{}
 	done chan struct{}
 	once sync.Once
+
+	mu    sync.Mutex
+	lease *store.Lease // held since the last RunOnce; released by Stop
 }
 
 // Start launches the loop.
@@ -89,13 +94,20 @@ func (g *GCLoop) run(ctx context.Context) {
 	}
 }
 
-// Stop ends the loop and waits for a collection in progress to finish.
+// Stop ends the loop, waits for a collection in progress to finish and
+// releases the GC lease if the loop holds it, so that another replica
+// collects at its next tick rather than after LeaseTTL. Call it before
+// closing the store.
 func (g *GCLoop) Stop() {
 	g.once.Do(func() {
-		if g.stop == nil {
-			return
+		if g.stop != nil {
+			close(g.stop)
+			<-g.done
 		}
-		close(g.stop)
-		<-g.done
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := g.releaseLease(ctx); err != nil && g.Logger != nil {
+			g.Logger.Warn("registry gc: releasing the lease failed", "err", err)
+		}
 	})
 }

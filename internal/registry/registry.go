@@ -84,6 +84,10 @@ type Service struct {
 	anon     Tenant
 	policies policyCache
 	meta     metaCache
+
+	// gcBeforeDelete, when set (tests), is called before the collector
+	// checks its lease and deletes blob d.
+	gcBeforeDelete func(d blobstore.Digest)
 }
 
 // Tenant is an account and region.

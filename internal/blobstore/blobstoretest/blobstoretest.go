@@ -14,6 +14,7 @@ import (
 	"io"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wharfhq/wharf/internal/blobstore"
 )
@@ -48,6 +49,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"UploadWholeBlobNeverASession", testUploadWholeBlob},
 		{"OpenUpload", testOpenUpload},
 		{"Delete", testDelete},
+		{"DeleteVersion", testDeleteVersion},
 		{"Walk", testWalk},
 		{"ConcurrentPutsSameBlob", testConcurrentPuts},
 	}
@@ -384,6 +386,67 @@ func testDelete(t *testing.T, open Opener) {
 	}
 	if _, err := s.Stat(ctx, d); !errors.Is(err, blobstore.ErrNotFound) {
 		t.Fatalf("deleted blob: %v", err)
+	}
+}
+
+// A conditional delete removes only the copy it names: a blob stored again
+// since (here: refreshed by a second Put) stays, and its own version
+// deletes it.
+func testDeleteVersion(t *testing.T, open Opener) {
+	s, ctx := open(), context.Background()
+	data := []byte("to delete by version")
+	d := blobstore.FromBytes(data)
+	first, err := s.Put(ctx, d, -1, bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Stat(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Version == "" || st.Version != first.Version {
+		t.Fatalf("Put says version %q, Stat %q", first.Version, st.Version)
+	}
+	// Stored again, a little later (a modification time must change).
+	deadline := time.Now().Add(5 * time.Second)
+	again := first
+	for again.Version == first.Version && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+		if again, err = s.Put(ctx, d, -1, bytes.NewReader(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if again.Version == first.Version {
+		t.Fatalf("storing again kept version %q", first.Version)
+	}
+	if err := s.DeleteVersion(ctx, d, first.Version); !errors.Is(err, blobstore.ErrVersionMismatch) {
+		t.Fatalf("DeleteVersion of the old copy: %v, want ErrVersionMismatch", err)
+	}
+	if got := readAll(t, s, d); !bytes.Equal(got, data) {
+		t.Fatalf("blob after a refused delete: %q", got)
+	}
+	var walked string
+	s.Walk(ctx, func(i blobstore.Info) error {
+		if i.Digest == d {
+			walked = i.Version
+		}
+		return nil
+	})
+	if walked != again.Version {
+		t.Fatalf("Walk says version %q, want %q", walked, again.Version)
+	}
+	if err := s.DeleteVersion(ctx, d, again.Version); err != nil {
+		t.Fatalf("DeleteVersion of the current copy: %v", err)
+	}
+	if _, err := s.Stat(ctx, d); !errors.Is(err, blobstore.ErrNotFound) {
+		t.Fatalf("deleted blob: %v", err)
+	}
+	if err := s.DeleteVersion(ctx, d, again.Version); !errors.Is(err, blobstore.ErrNotFound) {
+		t.Fatalf("DeleteVersion of a deleted blob: %v, want ErrNotFound", err)
+	}
+	// Survives a restart: nothing comes back.
+	if _, err := open().Stat(ctx, d); !errors.Is(err, blobstore.ErrNotFound) {
+		t.Fatalf("after reopen: %v", err)
 	}
 }
 

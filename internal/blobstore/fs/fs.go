@@ -7,6 +7,7 @@
 //	ROOT/sha256/ab/abcdef…           a blob: its digest's hex, under its first two hex characters
 //	ROOT/sha512/0f/0f12…             sha512 blobs alike
 //	ROOT/tmp/                        temporary files of Puts and of sessions not yet durable (emptied at Open)
+//	ROOT/gc/ALG-HEX-ID               a blob DeleteVersion is deleting (put back at Open)
 //	ROOT/uploads/ID/data             (ID: a random UUID) a durable upload session's bytes so far
 //	ROOT/uploads/ID/state            its durable offset and hash state (JSON)
 //
@@ -106,7 +107,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		opts.WritebackEvery = DefaultWritebackEvery
 	}
 	s := &Store{root: dir, now: opts.Now, open: map[string]bool{}, writeback: opts.WritebackEvery}
-	for _, d := range []string{dir, s.path("tmp"), s.path("uploads"), s.path(string(blobstore.SHA256)), s.path(string(blobstore.SHA512))} {
+	for _, d := range []string{dir, s.path("tmp"), s.path("uploads"), s.path("gc"), s.path(string(blobstore.SHA256)), s.path(string(blobstore.SHA512))} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("blobstore: %w", err)
 		}
@@ -124,6 +125,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("blobstore: %w", err)
 	case strings.TrimSpace(string(b)) != layoutVersion:
 		return nil, fmt.Errorf("blobstore: %s has layout version %q, this wharf knows %q", dir, strings.TrimSpace(string(b)), layoutVersion)
+	}
+	if err := s.restoreGC(); err != nil {
+		return nil, err
 	}
 	// Temporary files of Puts that never finished.
 	if ents, err := os.ReadDir(s.path("tmp")); err == nil {
@@ -163,7 +167,12 @@ func (s *Store) Stat(ctx context.Context, d blobstore.Digest) (blobstore.Info, e
 	if err != nil {
 		return blobstore.Info{}, fmt.Errorf("blobstore: %w", err)
 	}
-	return blobstore.Info{Digest: d, Size: fi.Size(), ModTime: fi.ModTime()}, nil
+	return infoOf(d, fi), nil
+}
+
+// infoOf describes the stored copy of d that fi describes.
+func infoOf(d blobstore.Digest, fi os.FileInfo) blobstore.Info {
+	return blobstore.Info{Digest: d, Size: fi.Size(), ModTime: fi.ModTime(), Version: fileVersion(fi)}
 }
 
 // Open implements blobstore.Provider; the Blob is an *os.File.
@@ -183,7 +192,7 @@ func (s *Store) Open(ctx context.Context, d blobstore.Digest) (blobstore.Blob, b
 		f.Close()
 		return nil, blobstore.Info{}, fmt.Errorf("blobstore: %w", err)
 	}
-	return f, blobstore.Info{Digest: d, Size: fi.Size(), ModTime: fi.ModTime()}, nil
+	return f, infoOf(d, fi), nil
 }
 
 // Put implements blobstore.Ingester.
@@ -243,6 +252,9 @@ func (s *Store) place(src string, d blobstore.Digest) (blobstore.Info, error) {
 		err := os.Chtimes(dst, now, now)
 		if err == nil {
 			os.Remove(src)
+			if fi, err := os.Stat(dst); err == nil {
+				return infoOf(d, fi), nil
+			}
 			return blobstore.Info{Digest: d, Size: fi.Size(), ModTime: now}, nil
 		}
 		if !errors.Is(err, os.ErrNotExist) {
@@ -271,7 +283,7 @@ func (s *Store) place(src string, d blobstore.Digest) (blobstore.Info, error) {
 	if err != nil {
 		return blobstore.Info{}, fmt.Errorf("blobstore: %w", err)
 	}
-	return blobstore.Info{Digest: d, Size: fi.Size(), ModTime: fi.ModTime()}, nil
+	return infoOf(d, fi), nil
 }
 
 // Delete implements blobstore.Deleter.
@@ -286,6 +298,83 @@ func (s *Store) Delete(ctx context.Context, d blobstore.Digest) error {
 		return fmt.Errorf("blobstore: %w", err)
 	}
 	return syncDir(filepath.Dir(p))
+}
+
+// DeleteVersion implements blobstore.Deleter. The file is renamed aside
+// into ROOT/gc (atomic: a push now stores a new copy rather than refresh
+// this one), then checked: the expected copy is removed; another one
+// (stored again between the check and the rename) is linked back unless
+// yet another copy took the name meanwhile (same bytes). A crash in
+// between leaves the file in ROOT/gc, and Open puts it back: a blob is
+// never lost by a delete that did not decide on it.
+func (s *Store) DeleteVersion(ctx context.Context, d blobstore.Digest, version string) error {
+	if err := checkDigest(d); err != nil {
+		return err
+	}
+	p := s.blobPath(d)
+	fi, err := os.Stat(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%w: %s", blobstore.ErrNotFound, d)
+	}
+	if err != nil {
+		return fmt.Errorf("blobstore: %w", err)
+	}
+	if fileVersion(fi) != version {
+		return fmt.Errorf("%w: %s", blobstore.ErrVersionMismatch, d)
+	}
+	aside := s.path("gc", string(d.Algorithm())+"-"+d.Hex()+"-"+blobstore.NewUploadID())
+	if err := os.Rename(p, aside); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%w: %s", blobstore.ErrNotFound, d)
+	} else if err != nil {
+		return fmt.Errorf("blobstore: %w", err)
+	}
+	fi, err = os.Lstat(aside)
+	if err == nil && fileVersion(fi) == version {
+		if err := os.Remove(aside); err != nil {
+			return fmt.Errorf("blobstore: %w", err)
+		}
+		return syncDir(filepath.Dir(p))
+	}
+	if err := restoreAside(aside, p); err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: %s", blobstore.ErrVersionMismatch, d)
+}
+
+// restoreAside puts a blob renamed aside by DeleteVersion back at p,
+// unless a copy is there already, and removes the aside name.
+func restoreAside(aside, p string) error {
+	if err := os.Link(aside, p); err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("blobstore: restore %s: %w", filepath.Base(p), err)
+	}
+	if err := syncDir(filepath.Dir(p)); err != nil {
+		return err
+	}
+	if err := os.Remove(aside); err != nil {
+		return fmt.Errorf("blobstore: %w", err)
+	}
+	return nil
+}
+
+// restoreGC puts back what DeleteVersion left in ROOT/gc when the process
+// died during a delete (ROOT/gc/ALG-HEX-ID).
+func (s *Store) restoreGC() error {
+	ents, err := os.ReadDir(s.path("gc"))
+	if err != nil {
+		return fmt.Errorf("blobstore: %w", err)
+	}
+	for _, e := range ents {
+		alg, rest, ok := strings.Cut(e.Name(), "-")
+		hex, _, ok2 := strings.Cut(rest, "-")
+		d, err := blobstore.Parse(alg + ":" + hex)
+		if !ok || !ok2 || err != nil {
+			continue
+		}
+		if err := restoreAside(s.path("gc", e.Name()), s.blobPath(d)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Walk implements blobstore.Walker.
@@ -312,7 +401,7 @@ func (s *Store) Walk(ctx context.Context, fn func(blobstore.Info) error) error {
 				if err != nil {
 					continue // deleted meanwhile
 				}
-				if err := fn(blobstore.Info{Digest: d, Size: fi.Size(), ModTime: fi.ModTime()}); err != nil {
+				if err := fn(infoOf(d, fi)); err != nil {
 					return err
 				}
 			}

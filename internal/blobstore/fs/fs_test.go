@@ -150,3 +150,55 @@ func TestCommitStampsStoreTime(t *testing.T) {
 		t.Fatalf("re-stored ModTime = %v, want %v", st.ModTime, clock)
 	}
 }
+
+// A delete that died between renaming the blob aside and removing it
+// leaves the file in ROOT/gc: Open puts it back, where no copy took its
+// place, and empties ROOT/gc.
+func TestDeleteLeftoverRestoredAtOpen(t *testing.T) {
+	dir := t.TempDir()
+	s, err := fs.Open(dir, fs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	lost, kept := []byte("renamed aside, then a crash"), []byte("renamed aside, stored again since")
+	dl, dk := blobstore.FromBytes(lost), blobstore.FromBytes(kept)
+	for _, b := range [][]byte{lost, kept} {
+		if _, err := s.Put(ctx, blobstore.FromBytes(b), -1, bytes.NewReader(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	blobPath := func(d blobstore.Digest) string {
+		return filepath.Join(dir, string(d.Algorithm()), d.Hex()[:2], d.Hex())
+	}
+	// What DeleteVersion's rename leaves: dl's only copy aside; dk aside
+	// with a copy back in place.
+	if err := os.Rename(blobPath(dl), filepath.Join(dir, "gc", "sha256-"+dl.Hex()+"-1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(blobPath(dk), filepath.Join(dir, "gc", "sha256-"+dk.Hex()+"-2")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Stat(ctx, dl); err == nil {
+		t.Fatal("the blob renamed aside is still in place")
+	}
+	s, err = fs.Open(dir, fs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for d, want := range map[blobstore.Digest][]byte{dl: lost, dk: kept} {
+		f, _, err := s.Open(ctx, d)
+		if err != nil {
+			t.Fatalf("%s after reopen: %v", d, err)
+		}
+		var got bytes.Buffer
+		got.ReadFrom(f)
+		f.Close()
+		if !bytes.Equal(got.Bytes(), want) {
+			t.Fatalf("%s: %q, want %q", d, got.Bytes(), want)
+		}
+	}
+	if ents, _ := os.ReadDir(filepath.Join(dir, "gc")); len(ents) != 0 {
+		t.Fatalf("gc has %d files after Open", len(ents))
+	}
+}
