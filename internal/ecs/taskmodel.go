@@ -311,7 +311,14 @@ func reserve(in *instanceRec, t *taskRec) {
 // which count it was in. Registered ports stay reserved.
 func release(in *instanceRec, t *taskRec, wasRunning bool) {
 	in.Remaining = slices.Clone(in.Remaining)
-	changeGPUs(in.Remaining, taskGPUs(t), false)
+	// GPUs go back only if the instance still registers them.
+	var reg []string
+	for _, r := range in.RegRes {
+		if ptr.Value(r.Name) == "GPU" {
+			reg = r.StringSetValue
+		}
+	}
+	changeGPUs(in.Remaining, slices.DeleteFunc(taskGPUs(t), func(id string) bool { return !slices.Contains(reg, id) }), false)
 	adjustInt(in.Remaining, "CPU", t.ReservedCPU)
 	adjustInt(in.Remaining, "MEMORY", t.ReservedMemory)
 	keep := func(name string, ports []int) []int {
