@@ -13,8 +13,12 @@ import (
 
 	"github.com/wharfhq/wharf/internal/agent/endpoint"
 	wrt "github.com/wharfhq/wharf/internal/runtime"
+	"github.com/wharfhq/wharf/internal/runtime/docker"
 	"github.com/wharfhq/wharf/internal/testimg"
 )
+
+// The agent's runtime samples without the engine's second reading.
+var _ oneShotStats = (*docker.Client)(nil)
 
 func TestContainerUsage(t *testing.T) {
 	t0 := time.Unix(1000, 0)
@@ -179,8 +183,9 @@ func TestStatsMatchTaskMetadata(t *testing.T) {
 	}
 
 	s := newSampler(rt, nil, func() map[string][]string { return map[string][]string{taskARN: {id}} }, slog.New(slog.DiscardHandler))
-	s.sample(ctx) // the first mark
-	agentStats := s.sample(ctx)
+	s.sample(ctx)               // the first mark (the engine's two readings)
+	time.Sleep(time.Second)     // the sample interval, shortened
+	agentStats := s.sample(ctx) // one-shot: the difference with the mark
 	if len(agentStats) != 1 {
 		t.Fatalf("agent sample: %+v", agentStats)
 	}
