@@ -36,6 +36,8 @@ const (
 	MaxLargeSize = 4 << 30
 	// MaxConcurrency bounds --concurrency.
 	MaxConcurrency = 256
+	// DefaultChunkSize is the PATCH size of the chunked large push.
+	DefaultChunkSize = 16 << 20
 )
 
 // Config says what to measure and where.
@@ -54,6 +56,9 @@ type Config struct {
 	Concurrency int
 	// LargeSize is the size in bytes of the blob pushed and pulled once.
 	LargeSize int64
+	// ChunkSize is the size of each PATCH of the chunked large push (0:
+	// DefaultChunkSize).
+	ChunkSize int64
 	// Progress receives one line per phase; nil discards it.
 	Progress io.Writer
 }
@@ -77,6 +82,9 @@ func (c *Config) Validate() error {
 	}
 	if c.LargeSize < 1 || c.LargeSize > MaxLargeSize {
 		errs = append(errs, fmt.Errorf("large size %d: want 1 byte to %s", c.LargeSize, FormatSize(MaxLargeSize)))
+	}
+	if c.ChunkSize < 0 || c.ChunkSize > MaxLargeSize {
+		errs = append(errs, fmt.Errorf("chunk size %d: want 0 (default) to %s", c.ChunkSize, FormatSize(MaxLargeSize)))
 	}
 	if c.Username == "" && c.Password != "" {
 		errs = append(errs, errors.New("password without username"))

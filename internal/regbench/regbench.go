@@ -11,7 +11,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -70,8 +72,18 @@ type Result struct {
 	// Heads: one operation is a manifest HEAD by tag.
 	Heads Phase
 	// LargePush is one monolithic upload (POST, then PUT with the whole
-	// body); LargePull is one GET of the same blob.
-	LargePush, LargePull Transfer
+	// body); LargePull is one GET of the same blob. LargeChunked is
+	// another blob of the same size pushed in PATCHes of ChunkSize bytes
+	// (POST, PATCH…, PUT without a body).
+	LargePush, LargePull, LargeChunked Transfer
+	ChunkSize                          int64
+	// SHA256 is this machine's single-core SHA-256 speed in MB/s (1 MiB
+	// buffers), measured before the phases: the reference for the
+	// large-push figures, as a registry hashes every byte it receives.
+	SHA256 float64
+	// LoadBefore and LoadAfter are the load averages (/proc/loadavg, empty
+	// elsewhere) when the run started and ended.
+	LoadBefore, LoadAfter string
 }
 
 // Errors is the number of failed operations over every phase.
@@ -81,6 +93,9 @@ func (r *Result) Errors() int64 {
 		n++
 	}
 	if r.LargePull.Error != "" {
+		n++
+	}
+	if r.LargeChunked.Error != "" {
 		n++
 	}
 	return n
@@ -116,7 +131,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		},
 	}
 	defer c.http.CloseIdleConnections()
-	res := &Result{Registry: cfg.Registry, Concurrency: cfg.Concurrency}
+	chunk := cfg.ChunkSize
+	if chunk == 0 {
+		chunk = DefaultChunkSize
+	}
+	res := &Result{Registry: cfg.Registry, Concurrency: cfg.Concurrency, ChunkSize: chunk, LoadBefore: loadAverage()}
+	res.SHA256 = SHA256Speed(500 * time.Millisecond)
+	fmt.Fprintf(progress, "regbench: load average %s; SHA-256 on one core: %.0f MB/s\n", res.LoadBefore, res.SHA256)
 	run := make([]byte, 8)
 	if _, err := rand.Read(run); err != nil {
 		return nil, err
@@ -160,7 +181,46 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	fmt.Fprintf(progress, "large blob pull: %s in %s (%.0f MB/s)%s\n", FormatSize(cfg.LargeSize),
 		res.LargePull.Elapsed.Round(time.Millisecond), res.LargePull.MBPerSecond(), firstError(res.LargePull.Error))
+
+	res.LargeChunked = c.pushLargeChunked(ctx, cfg.LargeSize, chunk, run)
+	fmt.Fprintf(progress, "large blob chunked push: %s in %s PATCHes in %s (%.0f MB/s)%s\n", FormatSize(cfg.LargeSize), FormatSize(chunk),
+		res.LargeChunked.Elapsed.Round(time.Millisecond), res.LargeChunked.MBPerSecond(), firstError(res.LargeChunked.Error))
+	res.LoadAfter = loadAverage()
 	return res, nil
+}
+
+// SHA256Speed measures crypto/sha256 over 1 MiB buffers on one goroutine
+// for about d and returns MB (10^6 bytes) per second.
+func SHA256Speed(d time.Duration) float64 {
+	buf := make([]byte, 1<<20)
+	for i := range buf {
+		buf[i] = byte(i)
+	}
+	h := sha256.New()
+	h.Write(buf) // warm up
+	n := 0
+	start := time.Now()
+	for time.Since(start) < d {
+		for range 16 {
+			h.Write(buf)
+			n += len(buf)
+		}
+	}
+	return float64(n) / 1e6 / time.Since(start).Seconds()
+}
+
+// loadAverage is the first three fields of /proc/loadavg ("" where
+// there is none).
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func firstError(s string) string {
@@ -229,6 +289,43 @@ func (c *client) pushLarge(ctx context.Context, n int64, run []byte) (string, Tr
 	big := largeBlob(n, run)
 	digest := digestOf(big)
 	return digest, transfer(n, func() error { return c.uploadBlob(ctx, digest, big) })
+}
+
+// pushLargeChunked uploads another blob of n bytes in PATCHes of chunk
+// bytes, each with its Content-Range, then a PUT without a body.
+func (c *client) pushLargeChunked(ctx context.Context, n, chunk int64, run []byte) Transfer {
+	big := largeBlob(n, run)
+	big[0] ^= 0xff // not the blob pushed in one PUT
+	digest := digestOf(big)
+	return transfer(n, func() error {
+		resp, err := c.do(ctx, http.MethodPost, c.base+"/v2/"+c.repo+"/blobs/uploads/", nil, nil, http.StatusAccepted)
+		if err != nil {
+			return err
+		}
+		loc, err := resp.Location()
+		if err != nil {
+			return fmt.Errorf("upload POST: %w", err)
+		}
+		for off := int64(0); off < n; off += chunk {
+			end := min(off+chunk, n)
+			hdr := http.Header{
+				"Content-Type":  {"application/octet-stream"},
+				"Content-Range": {fmt.Sprintf("%d-%d", off, end-1)},
+			}
+			resp, err := c.do(ctx, http.MethodPatch, loc.String(), big[off:end], hdr, http.StatusAccepted)
+			if err != nil {
+				return err
+			}
+			if loc, err = resp.Location(); err != nil {
+				return fmt.Errorf("upload PATCH: %w", err)
+			}
+		}
+		q := loc.Query()
+		q.Set("digest", digest)
+		loc.RawQuery = q.Encode()
+		_, err = c.do(ctx, http.MethodPut, loc.String(), nil, nil, http.StatusCreated)
+		return err
+	})
 }
 
 // largeBlob makes n bytes unique to this run without spending seconds on

@@ -81,6 +81,9 @@ func TestValidate(t *testing.T) {
 	if err := (&Config{Registry: "127.0.0.1:5000", Repo: "a/b-c_d.e", Duration: time.Second, Concurrency: 1, LargeSize: 1}).Validate(); err != nil {
 		t.Fatalf("valid config: %v", err)
 	}
+	if c := valid(); func() error { c.ChunkSize = 1 << 20; return c.Validate() }() != nil {
+		t.Fatal("a 1 MiB chunk size refused")
+	}
 	for name, mut := range map[string]func(*Config){
 		"no registry":      func(c *Config) { c.Registry = "" },
 		"https":            func(c *Config) { c.Registry = "https://127.0.0.1" },
@@ -96,6 +99,7 @@ func TestValidate(t *testing.T) {
 		"large 0":          func(c *Config) { c.LargeSize = 0 },
 		"large 5GiB":       func(c *Config) { c.LargeSize = 5 << 30 },
 		"password alone":   func(c *Config) { c.Password = "x" },
+		"chunk negative":   func(c *Config) { c.ChunkSize = -1 },
 	} {
 		c := valid()
 		mut(&c)

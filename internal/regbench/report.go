@@ -27,6 +27,10 @@ func (r *Result) rows() [][2]string {
 		{"  HEAD p50 / p99", latency(r.Heads)},
 		{fmt.Sprintf("large blob push MB/s (%s, one PUT)", FormatSize(r.LargePush.Bytes)), mbs(r.LargePush)},
 		{fmt.Sprintf("large blob pull MB/s (%s, one GET)", FormatSize(r.LargePull.Bytes)), mbs(r.LargePull)},
+		{fmt.Sprintf("large blob push MB/s (%s, %s PATCHes)", FormatSize(r.LargeChunked.Bytes), FormatSize(r.ChunkSize)), mbs(r.LargeChunked)},
+		{"SHA-256 MB/s (this machine, one core)", fmt.Sprintf("%.0f", r.SHA256)},
+		{"load average at start", r.LoadBefore},
+		{"load average at end", r.LoadAfter},
 		{"errors", fmt.Sprint(r.Errors())},
 	}
 }
@@ -57,6 +61,7 @@ func (r *Result) WriteErrors(w io.Writer) {
 		{"manifest HEADs", r.Heads.FirstError},
 		{"large blob push", r.LargePush.Error},
 		{"large blob pull", r.LargePull.Error},
+		{"large blob chunked push", r.LargeChunked.Error},
 	} {
 		if e.err != "" {
 			fmt.Fprintf(w, "%s: %s\n", e.what, strings.TrimSpace(e.err))

@@ -49,6 +49,7 @@ func TestRegbenchAgainstWharf(t *testing.T) {
 		Duration:    d,
 		Concurrency: 8,
 		LargeSize:   large,
+		ChunkSize:   large / 3, // the last PATCH is shorter
 		Progress:    &progress,
 	})
 	if err != nil {
@@ -65,10 +66,12 @@ func TestRegbenchAgainstWharf(t *testing.T) {
 		t.Fatalf("%d errors:\n%s", res.Errors(), b.String())
 	}
 	for what, v := range map[string]float64{
-		"small pushes/s":  res.SmallPushes.PerSecond(),
-		"HEADs/s":         res.Heads.PerSecond(),
-		"large push MB/s": res.LargePush.MBPerSecond(),
-		"large pull MB/s": res.LargePull.MBPerSecond(),
+		"small pushes/s":    res.SmallPushes.PerSecond(),
+		"HEADs/s":           res.Heads.PerSecond(),
+		"large push MB/s":   res.LargePush.MBPerSecond(),
+		"large pull MB/s":   res.LargePull.MBPerSecond(),
+		"chunked push MB/s": res.LargeChunked.MBPerSecond(),
+		"SHA-256 MB/s":      res.SHA256,
 	} {
 		if v <= 0 {
 			t.Errorf("%s = %v, want > 0", what, v)
@@ -77,7 +80,7 @@ func TestRegbenchAgainstWharf(t *testing.T) {
 	if res.LargePull.Bytes != large {
 		t.Errorf("pulled %d bytes, want %d", res.LargePull.Bytes, large)
 	}
-	for _, want := range []string{"small-image pushes/s", "manifest HEADs/s", "large blob push MB/s", "large blob pull MB/s"} {
+	for _, want := range []string{"small-image pushes/s", "manifest HEADs/s", "large blob push MB/s", "large blob pull MB/s", "PATCHes", "SHA-256 MB/s", "load average at start"} {
 		if !strings.Contains(table.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, table.String())
 		}
