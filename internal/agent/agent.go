@@ -277,7 +277,7 @@ func (a *Agent) pollLoop(ctx context.Context) {
 			continue
 		}
 		delay = 500 * time.Millisecond
-		a.cfg.Metrics.polled(res.Changed, nil, time.Now())
+		a.cfg.Metrics.polled(res.Changed || first, nil, time.Now())
 		if !res.Changed && !first {
 			continue
 		}

@@ -28,7 +28,9 @@ import (
 //     the instance cache, so only instances changed since the last read are
 //     decoded;
 //   - per cluster, FARGATE: the managed queue's index of tasks not yet
-//     stopped, bounded by what the server's own Docker Engine runs.
+//     stopped, bounded by what the server's own Docker Engine runs;
+//   - which clusters: the ACTIVE clusters of every tenant that has (or
+//     had) tasks, services or instances (a handful of records each).
 //
 // A snapshot is kept for minCollectAge so that several scrapers at once
 // cost one read.
@@ -159,11 +161,21 @@ func (c *Collector) read(ctx context.Context) ([]prometheus.Metric, error) {
 		}
 	}
 
-	// Which tenants have instances (their queues) and FARGATE tasks.
+	// Which tenants have instances (their queues), tasks or services, and
+	// the FARGATE tasks not yet stopped.
 	type fgTask struct{ account, region, cluster, id string }
 	tenants := map[string]bool{}
 	var fargate []fgTask
 	err := c.svc.view(ctx, func(tx store.Tx) error {
+		for _, tbl := range []store.Table{tblTenants, tblSvcTenants} {
+			items, err := tx.Scan(tbl, "", "", 0)
+			if err != nil {
+				return err
+			}
+			for _, it := range items {
+				tenants[it.Key] = true
+			}
+		}
 		items, err := tx.Scan(tblQueues, "seq/ec2/", "", 0)
 		if err != nil {
 			return err
@@ -185,12 +197,29 @@ func (c *Collector) read(ctx context.Context) ([]prometheus.Metric, error) {
 		return nil, err
 	}
 
-	// EC2: the instances of each tenant.
+	// Each tenant's ACTIVE clusters (so that an empty one shows zeros) and
+	// its instances.
 	for key := range tenants {
-		acct, region, _ := strings.Cut(key, "/")
+		acct, region, ok := strings.Cut(key, "/")
+		if !ok {
+			continue
+		}
 		tctx := tenancy.With(ctx, acct, region)
 		err := c.svc.view(tctx, func(tx store.Tx) error {
-			items, err := tx.Scan(tblECS, "instance/", "", 0)
+			items, err := tx.Scan(tblECS, "cluster/", "", 0)
+			if err != nil {
+				return err
+			}
+			for _, it := range items {
+				cr, err := decode[clusterRec](it)
+				if err != nil {
+					return err
+				}
+				if cr.Status == statusActive {
+					get(promCluster{acct, region, cr.Name})
+				}
+			}
+			items, err = tx.Scan(tblECS, "instance/", "", 0)
 			if err != nil {
 				return err
 			}
