@@ -1,7 +1,9 @@
 package ecsmetrics
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -135,6 +137,57 @@ func TestServiceName(t *testing.T) {
 	for in, want := range map[string]string{"service:web": "web", "family:web": "", "": ""} {
 		if got := ServiceName(in); got != want {
 			t.Errorf("ServiceName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Property: for random services and instances, every datapoint's Average
+// is ECS's ratio of sums and lies between its Min and Max; SampleCount is
+// the number of tasks (service) or instances (cluster).
+func TestComputeProperties(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 500 {
+		var insts []Instance
+		for i := range 1 + r.IntN(4) {
+			insts = append(insts, Instance{Cluster: "c", ID: fmt.Sprint("i", i), CPU: 1024 * (1 + r.IntN(8)), MemoryMiB: 1024 * (1 + r.IntN(16))})
+		}
+		var tasks []Task
+		used := map[string][2]float64{}
+		res := map[string][2]float64{}
+		n := map[string]float64{}
+		for range 1 + r.IntN(10) {
+			in := &insts[r.IntN(len(insts))]
+			tk := Task{Cluster: "c", Service: fmt.Sprint("s", r.IntN(3)), CPU: 128 * (1 + r.IntN(8)), MemoryMiB: 128 * (1 + r.IntN(8)),
+				UsedCPU: r.Float64() * 2048, UsedMemoryMiB: r.Float64() * 1024}
+			if r.IntN(2) == 0 {
+				tk.Instance = in.ID
+				in.ReservedCPU += tk.CPU
+				in.ReservedMemory += tk.MemoryMiB
+			}
+			tasks = append(tasks, tk)
+			u, s := used[tk.Service], res[tk.Service]
+			used[tk.Service] = [2]float64{u[0] + tk.UsedCPU, u[1] + tk.UsedMemoryMiB}
+			res[tk.Service] = [2]float64{s[0] + float64(tk.CPU), s[1] + float64(tk.MemoryMiB)}
+			n[tk.Service]++
+		}
+		for _, d := range Compute(tasks, insts) {
+			if d.Min > d.Average()+1e-9 || d.Average() > d.Max+1e-9 {
+				t.Fatalf("%+v: Average %v outside [Min, Max]", d, d.Average())
+			}
+			if d.Service == "" {
+				if d.Count != float64(len(insts)) {
+					t.Fatalf("%+v: want one sample per instance (%d)", d, len(insts))
+				}
+				continue
+			}
+			i := 0
+			if d.Name == MemoryUtilization {
+				i = 1
+			}
+			want := used[d.Service][i] * 100 / res[d.Service][i]
+			if math.Abs(d.Average()-want) > 1e-6*want+1e-9 || d.Count != n[d.Service] {
+				t.Fatalf("%+v: Average %v, want %v over %v tasks", d, d.Average(), want, n[d.Service])
+			}
 		}
 	}
 }
