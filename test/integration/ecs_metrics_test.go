@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"io"
 	"math"
 	"net/http"
@@ -68,12 +69,18 @@ func TestECSMetrics(t *testing.T) {
 
 	// Bad input: ECS's errors.
 	_, err = ag.SubmitTaskStats(ctx, &agentclient.TaskStatsInput{Cluster: "nope", Tasks: []agentclient.TaskStats{{TaskARN: lone, Time: time.Now()}}})
-	if !agentclient.IsCode(err, "ClusterNotFoundException") {
+	var ae *agentclient.Error
+	if !errors.As(err, &ae) || ae.Code != "ClusterNotFoundException" || ae.StatusCode != 400 || ae.Message != "Cluster not found." {
 		t.Errorf("unknown cluster: %v", err)
 	}
 	_, err = ag.SubmitTaskStats(ctx, &agentclient.TaskStatsInput{Cluster: "m", Tasks: []agentclient.TaskStats{{TaskARN: strings.Replace(lone, "task/m/", "task/other/", 1), Time: time.Now()}}})
-	if !agentclient.IsCode(err, "InvalidParameterException") {
+	if !errors.As(err, &ae) || ae.Code != "InvalidParameterException" || ae.StatusCode != 400 || !strings.Contains(ae.Message, "is not a task ARN of cluster m") {
 		t.Errorf("a task of another cluster: %v", err)
+	}
+	// An empty batch is acknowledged.
+	_, err = ag.SubmitTaskStats(ctx, &agentclient.TaskStatsInput{Cluster: "m"})
+	if err != nil {
+		t.Errorf("an empty batch: %v", err)
 	}
 
 	// Service tasks use 256 and 128 of their 256 units, 128 and 256 of
