@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -91,7 +90,7 @@ func serveAgentMetrics(ctx context.Context, cfg *agent.Config) (stop func(), err
 // hostPort shows a wildcard listener as localhost.
 func hostPort(addr string) string {
 	host, port, _ := net.SplitHostPort(addr)
-	if host == "" || host == "::" || host == "0.0.0.0" || strings.HasPrefix(host, "[::]") {
+	if host == "" || host == "::" || host == "0.0.0.0" {
 		host = "localhost"
 	}
 	return net.JoinHostPort(host, port)

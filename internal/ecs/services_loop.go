@@ -114,7 +114,6 @@ func (l *ServiceScheduler) ReconcileServices(ctx context.Context, now time.Time)
 	s := l.svc
 	defer l.cache.tasks.sweep()
 	defer l.cache.services.sweep()
-	defer l.cache.stats.publish()
 	var st PassStats
 	var tenants []string
 	err := s.st.View(ctx, func(tx store.Tx) error {
@@ -127,6 +126,7 @@ func (l *ServiceScheduler) ReconcileServices(ctx context.Context, now time.Time)
 	if err != nil {
 		return st, err
 	}
+	defer l.cache.stats.publish() // a pass that read no tenant keeps the last counts
 	var errsList []error
 	for _, key := range tenants {
 		acct, region, ok := strings.Cut(key, "/")
