@@ -57,6 +57,7 @@ type Store struct {
 	now  func() time.Time
 
 	writeback int64 // see Options.WritebackEvery
+	direct    bool  // see Options.PageCacheOnly
 
 	mu   sync.Mutex
 	open map[string]bool // upload ids open in this process
@@ -93,6 +94,10 @@ type Options struct {
 	// sync_file_range); 0 means the default (DefaultWritebackEvery), a
 	// negative value turns early writeback off.
 	WritebackEvery int64
+	// PageCacheOnly writes every blob through the page cache; by default
+	// large bodies are written with O_DIRECT where the filesystem allows
+	// it (see copy.go).
+	PageCacheOnly bool
 }
 
 // DefaultWritebackEvery is the default of Options.WritebackEvery.
@@ -106,7 +111,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.WritebackEvery == 0 {
 		opts.WritebackEvery = DefaultWritebackEvery
 	}
-	s := &Store{root: dir, now: opts.Now, open: map[string]bool{}, writeback: opts.WritebackEvery}
+	s := &Store{root: dir, now: opts.Now, open: map[string]bool{}, writeback: opts.WritebackEvery, direct: !opts.PageCacheOnly}
 	for _, d := range []string{dir, s.path("tmp"), s.path("uploads"), s.path("gc"), s.path(string(blobstore.SHA256)), s.path(string(blobstore.SHA512))} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("blobstore: %w", err)
@@ -212,7 +217,7 @@ func (s *Store) Put(ctx context.Context, expected blobstore.Digest, size int64, 
 		}
 	}()
 	h := expected.Algorithm().New()
-	n, err := copyHashing(f, h, r, s.writeback)
+	n, err := copyHashing(f, h, r, s.direct, s.writeback)
 	if err != nil {
 		return blobstore.Info{}, fmt.Errorf("blobstore: write: %w", err)
 	}
@@ -627,8 +632,11 @@ func (u *upload) ReadFrom(r io.Reader) (int64, error) {
 		return 0, err
 	}
 	u.dirty = true
-	n, err := copyHashing(f, u.h, r, u.s.writeback)
+	n, err := copyHashing(f, u.h, r, u.s.direct, u.s.writeback)
 	u.n += n
+	if errors.As(err, new(writeError)) {
+		u.err = err // the hash is past what the file holds
+	}
 	return n, err
 }
 
@@ -756,47 +764,6 @@ func (u *upload) Cancel(ctx context.Context) error {
 		return fmt.Errorf("blobstore: %w", err)
 	}
 	return nil
-}
-
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
-
-// copyHashing appends r to f (at its current offset) and h, starting the
-// writeback of every writeback bytes (never when writeback <= 0). It does
-// not use f's ReadFrom, which could splice past the hash.
-func copyHashing(f *os.File, h hash.Hash, r io.Reader, writeback int64) (int64, error) {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	buf := *bp
-	var n int64
-	base, err := f.Seek(0, io.SeekCurrent)
-	if err != nil {
-		return 0, err
-	}
-	flushed := int64(0) // bytes of this call whose writeback has started
-	for {
-		k, rerr := io.ReadFull(r, buf)
-		if rerr == io.ErrUnexpectedEOF {
-			rerr = io.EOF
-		}
-		if k > 0 {
-			h.Write(buf[:k])
-			m, werr := f.Write(buf[:k])
-			n += int64(m)
-			if werr != nil {
-				return n, werr
-			}
-			if writeback > 0 && n-flushed >= writeback {
-				startWriteback(f, base+flushed, n-flushed)
-				flushed = n
-			}
-		}
-		if rerr == io.EOF {
-			return n, nil
-		}
-		if rerr != nil {
-			return n, rerr
-		}
-	}
 }
 
 func syncDir(dir string) error {

@@ -13,3 +13,13 @@ import (
 func startWriteback(f *os.File, off, n int64) {
 	_ = unix.SyncFileRange(int(f.Fd()), off, n, unix.SYNC_FILE_RANGE_WRITE)
 }
+
+// openDirect opens p for O_DIRECT writes, or returns nil where the
+// filesystem refuses them.
+func openDirect(p string) *os.File {
+	f, err := os.OpenFile(p, os.O_WRONLY|unix.O_DIRECT, 0)
+	if err != nil {
+		return nil
+	}
+	return f
+}
