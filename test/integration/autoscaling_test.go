@@ -24,7 +24,8 @@ import (
 
 // fastClock runs speed times faster than the wall clock from its start,
 // so alarm periods, cooldowns and schedules pass in seconds. Tests that
-// use it stay well under a minute, inside SigV4's 15-minute skew.
+// use it stay short enough for the server's clock to remain inside
+// SigV4's 5-minute skew of the client's.
 type fastClock struct {
 	start time.Time
 	speed time.Duration
@@ -95,8 +96,10 @@ func (e *scalingEnv) register(t *testing.T, min, max int32) {
 	}
 }
 
-// pump publishes AWS/ECS CPUUtilization for the service every 100 ms of
-// wall time until the returned stop is called; set changes the value.
+// pump publishes App/CPU for the service, high resolution as 10-second
+// alarms need it, (AWS/ECS is reserved to Wharf's
+// own ECS metrics) every 100 ms of wall time until the returned stop is
+// called; set changes the value.
 func (e *scalingEnv) pump(t *testing.T, v float64) (set func(float64), stop func()) {
 	var cur atomic.Value
 	cur.Store(v)
@@ -111,8 +114,8 @@ func (e *scalingEnv) pump(t *testing.T, v float64) (set func(float64), stop func
 				return
 			case <-time.After(100 * time.Millisecond):
 			}
-			_, err := e.cw.PutMetricData(context.Background(), &cloudwatch.PutMetricDataInput{Namespace: aws.String("AWS/ECS"),
-				MetricData: []cwtypes.MetricDatum{{MetricName: aws.String("CPUUtilization"), Value: aws.Float64(cur.Load().(float64)),
+			_, err := e.cw.PutMetricData(context.Background(), &cloudwatch.PutMetricDataInput{Namespace: aws.String("App"),
+				MetricData: []cwtypes.MetricDatum{{MetricName: aws.String("CPU"), Value: aws.Float64(cur.Load().(float64)), StorageResolution: aws.Int32(1),
 					Unit: cwtypes.StandardUnitPercent, Dimensions: []cwtypes.Dimension{
 						{Name: aws.String("ClusterName"), Value: aws.String("as")}, {Name: aws.String("ServiceName"), Value: aws.String("web")}}}}})
 			if err != nil {
@@ -413,5 +416,229 @@ func TestAutoScalingAPI(t *testing.T) {
 	al, _ = e.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{})
 	if len(pols.ScalingPolicies) != 0 || len(sa.ScheduledActions) != 0 || len(al.MetricAlarms) != 1 || aws.ToString(al.MetricAlarms[0].AlarmName) != "queue-deep" {
 		t.Fatalf("after deregister: %+v %+v %+v", pols.ScalingPolicies, sa.ScheduledActions, al.MetricAlarms)
+	}
+}
+
+func (e *scalingEnv) putTargetTracking(t *testing.T, target float64, outCooldown, inCooldown int32) string {
+	t.Helper()
+	out, err := e.aas.PutScalingPolicy(context.Background(), &applicationautoscaling.PutScalingPolicyInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/web"), PolicyName: aws.String("cpu"), PolicyType: aastypes.PolicyTypeTargetTrackingScaling,
+		TargetTrackingScalingPolicyConfiguration: &aastypes.TargetTrackingScalingPolicyConfiguration{TargetValue: aws.Float64(target),
+			ScaleOutCooldown: aws.Int32(outCooldown), ScaleInCooldown: aws.Int32(inCooldown),
+			CustomizedMetricSpecification: &aastypes.CustomizedMetricSpecification{Namespace: aws.String("App"), MetricName: aws.String("CPU"),
+				Statistic: aastypes.MetricStatisticAverage, Dimensions: []aastypes.MetricDimension{
+					{Name: aws.String("ClusterName"), Value: aws.String("as")}, {Name: aws.String("ServiceName"), Value: aws.String("web")}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.PolicyARN)
+}
+
+// Target tracking: CPU above the target scales out fast (3 periods), and
+// back in once it stays under 90 % of the target for 15 periods.
+func TestAutoScalingTargetTracking(t *testing.T) {
+	e := startScaling(t, 8, 1)
+	e.register(t, 1, 4)
+	e.putTargetTracking(t, 50, 0, 0)
+	set, _ := e.pump(t, 100)
+	// 1 → ceil(1 × 100/50) = 2, then, the alarm staying in ALARM, 2 → 4.
+	e.waitDesired(t, 4, 20*time.Second)
+	acts := e.activities(t)
+	if len(acts) < 2 {
+		t.Fatalf("activities %+v", acts)
+	}
+	last := acts[len(acts)-1] // the first scale-out
+	if c := aws.ToString(last.Cause); !strings.HasPrefix(c, "monitor alarm TargetTracking-service/as/web-AlarmHigh-") ||
+		!strings.HasSuffix(c, " in state ALARM triggered policy cpu") || aws.ToString(last.Description) != "Setting desired count to 2." ||
+		last.StatusCode != aastypes.ScalingActivityStatusCodeSuccessful ||
+		aws.ToString(last.StatusMessage) != "Successfully set desired count to 2. Change successfully fulfilled by ecs." {
+		t.Fatalf("first activity %+v", last)
+	}
+	set(10)
+	// 15 periods of 10 s under 45: 4 → ceil(4 × 10/50) = 1.
+	e.waitDesired(t, 1, 40*time.Second)
+	if c := aws.ToString(e.activities(t)[0].Cause); !strings.Contains(c, "-AlarmLow-") {
+		t.Fatalf("scale-in cause %q", c)
+	}
+}
+
+// Cooldowns and bounds: during the scale-out cooldown the capacity already
+// added counts, so the next scale-out waits for it; nothing goes past the
+// maximum, and that is told as a not-scaled activity.
+func TestAutoScalingCooldownAndBounds(t *testing.T) {
+	e := startScaling(t, 8, 1)
+	e.register(t, 1, 3)
+	e.putTargetTracking(t, 50, 60, 0)
+	e.pump(t, 100)
+	e.waitDesired(t, 3, 30*time.Second)
+	acts := e.activities(t)
+	if len(acts) != 2 || aws.ToString(acts[1].Description) != "Setting desired count to 2." || aws.ToString(acts[0].Description) != "Setting desired count to 3." {
+		t.Fatalf("activities %+v", acts)
+	}
+	if gap := acts[0].StartTime.Sub(*acts[1].StartTime); gap < 60*time.Second {
+		t.Fatalf("second scale-out %s after the first, inside the 60 s cooldown", gap)
+	}
+	waitFor(t, "a not-scaled activity at the maximum", 10*time.Second, func() bool {
+		out, err := e.aas.DescribeScalingActivities(context.Background(), &applicationautoscaling.DescribeScalingActivitiesInput{ServiceNamespace: nsECS,
+			ResourceId: aws.String("service/as/web"), IncludeNotScaledActivities: aws.Bool(true)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range out.ScalingActivities {
+			for _, r := range a.NotScaledReasons {
+				if aws.ToString(r.Code) == "AlreadyAtMaxCapacity" && aws.ToInt32(r.MaxCapacity) == 3 && aws.ToInt32(r.CurrentCapacity) == 3 {
+					return true
+				}
+			}
+		}
+		return false
+	})
+	if d := e.desired(t); d != 3 {
+		t.Fatalf("desired %d past the maximum", d)
+	}
+	if n := len(e.activities(t)); n != 2 {
+		t.Fatalf("not-scaled activities listed without IncludeNotScaledActivities: %d", n)
+	}
+}
+
+// Scale-in waits while the service has a deployment in progress, as ECS
+// does, and happens once it completes.
+func TestAutoScalingScaleInPausedDuringDeployment(t *testing.T) {
+	e := startScaling(t, 8, 3)
+	ctx := context.Background()
+	stable(t, e.ecs, "as", "web")
+	e.register(t, 1, 4)
+	e.putTargetTracking(t, 50, 0, 0)
+	// The agents stop answering and a new revision rolls out: its tasks
+	// stay PENDING, the deployment IN_PROGRESS.
+	e.agents.Stop()
+	registerTD(t, e.ecs, "web", "busybox:2")
+	if _, err := e.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("as"), Service: aws.String("web"), TaskDefinition: aws.String("web:2")}); err != nil {
+		t.Fatal(err)
+	}
+	e.pump(t, 10)
+	pol, err := e.aas.DescribeScalingPolicies(ctx, &applicationautoscaling.DescribeScalingPoliciesInput{ServiceNamespace: nsECS, ResourceId: aws.String("service/as/web")})
+	if err != nil || len(pol.ScalingPolicies) != 1 || len(pol.ScalingPolicies[0].Alarms) != 2 {
+		t.Fatalf("policy %v %+v", err, pol)
+	}
+	low := aws.ToString(pol.ScalingPolicies[0].Alarms[1].AlarmName)
+	var since time.Time
+	waitFor(t, "the low alarm in ALARM", 40*time.Second, func() bool {
+		out, err := e.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{low}})
+		if err != nil || len(out.MetricAlarms) != 1 {
+			t.Fatalf("alarm %v", err)
+		}
+		since = aws.ToTime(out.MetricAlarms[0].StateUpdatedTimestamp)
+		return out.MetricAlarms[0].StateValue == cwtypes.StateValueAlarm
+	})
+	// Three more periods in ALARM, each invoking the policy again.
+	waitFor(t, "three periods in ALARM", 10*time.Second, func() bool { return e.clock.Now().After(since.Add(30 * time.Second)) })
+	if d := e.desired(t); d != 3 {
+		t.Fatalf("scaled in to %d during a deployment", d)
+	}
+	if acts := e.activities(t); len(acts) != 0 {
+		t.Fatalf("activities during the deployment: %+v", acts)
+	}
+	e.agents = startAgents(t, e.ecs, "as", nil)
+	e.waitDesired(t, 1, 30*time.Second)
+}
+
+// A step policy attached to a user's alarm: SetAlarmState fires it (no
+// datapoints: the first step), data past the threshold fires the step it
+// falls in, again every period, up to the maximum.
+func TestAutoScalingStepPolicy(t *testing.T) {
+	e := startScaling(t, 8, 1)
+	ctx := context.Background()
+	e.register(t, 1, 9)
+	pol, err := e.aas.PutScalingPolicy(ctx, &applicationautoscaling.PutScalingPolicyInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/web"), PolicyName: aws.String("queue"), PolicyType: aastypes.PolicyTypeStepScaling,
+		StepScalingPolicyConfiguration: &aastypes.StepScalingPolicyConfiguration{AdjustmentType: aastypes.AdjustmentTypeChangeInCapacity,
+			Cooldown: aws.Int32(0), MetricAggregationType: aastypes.MetricAggregationTypeAverage,
+			StepAdjustments: []aastypes.StepAdjustment{
+				{MetricIntervalLowerBound: aws.Float64(0), MetricIntervalUpperBound: aws.Float64(10), ScalingAdjustment: aws.Int32(1)},
+				{MetricIntervalLowerBound: aws.Float64(10), ScalingAdjustment: aws.Int32(3)}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("queue-deep"), Namespace: aws.String("App"),
+		MetricName: aws.String("Depth"), Statistic: cwtypes.StatisticAverage, Period: aws.Int32(10), EvaluationPeriods: aws.Int32(1),
+		Threshold: aws.Float64(10), ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold, AlarmActions: []string{aws.ToString(pol.PolicyARN)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("queue-deep"), StateValue: cwtypes.StateValueAlarm,
+		StateReason: aws.String("test")}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitDesired(t, 2, 5*time.Second)
+	if a := e.activities(t)[0]; aws.ToString(a.Cause) != "monitor alarm queue-deep in state ALARM triggered policy queue" {
+		t.Fatalf("cause %q", aws.ToString(a.Cause))
+	}
+	// Depth 25: 15 past the threshold, +3 every period: 5, 8, 9 (the max).
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			_, _ = e.cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("App"),
+				MetricData: []cwtypes.MetricDatum{{MetricName: aws.String("Depth"), Value: aws.Float64(25), StorageResolution: aws.Int32(1)}}})
+		}
+	}()
+	waitFor(t, "desired 5 then 8", 20*time.Second, func() bool { return e.desired(t) == 8 })
+	e.waitDesired(t, 9, 10*time.Second)
+	var descs []string
+	for _, a := range e.activities(t) {
+		descs = append(descs, aws.ToString(a.Description))
+	}
+	if strings.Join(descs, "|") != "Setting desired count to 9.|Setting desired count to 8.|Setting desired count to 5.|Setting desired count to 2." {
+		t.Fatalf("activities %q", descs)
+	}
+}
+
+// Scheduled actions change min and max at their time: at() once, rate()
+// from its StartTime; the desired count follows into the new range.
+func TestAutoScalingScheduledActions(t *testing.T) {
+	e := startScaling(t, 8, 1)
+	ctx := context.Background()
+	e.register(t, 1, 4)
+	at := e.clock.Now().Add(60 * time.Second).UTC().Truncate(time.Second)
+	if _, err := e.aas.PutScheduledAction(ctx, &applicationautoscaling.PutScheduledActionInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/web"), ScheduledActionName: aws.String("busy"), Schedule: aws.String("at(" + at.Format("2006-01-02T15:04:05") + ")"),
+		ScalableTargetAction: &aastypes.ScalableTargetAction{MinCapacity: aws.Int32(3), MaxCapacity: aws.Int32(6)}}); err != nil {
+		t.Fatal(err)
+	}
+	start := at.Add(60 * time.Second)
+	if _, err := e.aas.PutScheduledAction(ctx, &applicationautoscaling.PutScheduledActionInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/web"), ScheduledActionName: aws.String("calm"), Schedule: aws.String("rate(10 minutes)"),
+		StartTime: &start, ScalableTargetAction: &aastypes.ScalableTargetAction{MinCapacity: aws.Int32(2), MaxCapacity: aws.Int32(2)}}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitDesired(t, 3, 15*time.Second)
+	if now := e.clock.Now(); now.Before(at) {
+		t.Fatalf("at() ran at %s, before %s", now, at)
+	}
+	tg, err := e.aas.DescribeScalableTargets(ctx, &applicationautoscaling.DescribeScalableTargetsInput{ServiceNamespace: nsECS})
+	if err != nil || aws.ToInt32(tg.ScalableTargets[0].MinCapacity) != 3 || aws.ToInt32(tg.ScalableTargets[0].MaxCapacity) != 6 {
+		t.Fatalf("target after busy: %v %+v", err, tg)
+	}
+	e.waitDesired(t, 2, 15*time.Second)
+	if now := e.clock.Now(); now.Before(start) {
+		t.Fatalf("rate() ran at %s, before its StartTime %s", now, start)
+	}
+	var causes []string
+	for _, a := range e.activities(t) {
+		causes = append(causes, aws.ToString(a.Cause)+": "+aws.ToString(a.Description))
+	}
+	want := []string{
+		"maximum capacity was set to 2: Setting desired count to 2.",
+		"scheduled action name calm was triggered: Setting min capacity to 2 and max capacity to 2",
+		"minimum capacity was set to 3: Setting desired count to 3.",
+		"scheduled action name busy was triggered: Setting min capacity to 3 and max capacity to 6",
+	}
+	if strings.Join(causes, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("activities:\n%s", strings.Join(causes, "\n"))
 	}
 }
