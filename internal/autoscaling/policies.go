@@ -225,7 +225,7 @@ func checkStep(c *aas.StepScalingPolicyConfiguration) error {
 			}
 		}
 	}
-	if math.IsInf(lower(steps[0]), -1) == false && math.IsInf(upper(steps[len(steps)-1]), 1) == false {
+	if !math.IsInf(lower(steps[0]), -1) && !math.IsInf(upper(steps[len(steps)-1]), 1) {
 		return invalid("Either the first step adjustment must have no lower bound or the last one no upper bound")
 	}
 	return nil

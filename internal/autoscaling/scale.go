@@ -205,14 +205,15 @@ func (s *Service) latestValues(ctx context.Context, qs []cloudwatchapi.MetricDat
 		s.log.Warn("autoscaling: read metric", "err", err)
 		return nil
 	}
-	for _, r := range res.MetricDataResults {
-		vs := r.Values
-		if len(vs) > n {
-			vs = vs[len(vs)-n:]
-		}
-		return vs
+	// The queries return one result: the one that returns data.
+	if len(res.MetricDataResults) == 0 {
+		return nil
 	}
-	return nil
+	vs := res.MetricDataResults[0].Values
+	if len(vs) > n {
+		vs = vs[len(vs)-n:]
+	}
+	return vs
 }
 
 // alarmBreach returns how far the alarm's metric, aggregated over its

@@ -642,3 +642,66 @@ func TestAutoScalingScheduledActions(t *testing.T) {
 		t.Fatalf("activities:\n%s", strings.Join(causes, "\n"))
 	}
 }
+
+// Targets, policies, scheduled actions and activities live in the state
+// store: a restarted server has them, and runs a scheduled action that
+// fell due while it was down.
+func TestAutoScalingSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	start := func() (*server.Server, *wharftest.Env) {
+		srv, err := server.Start(ctx, server.Config{DataDir: dir, Listen: "127.0.0.1:0", ManagedCapacity: "external",
+			AutoScalingTick: 50 * time.Millisecond, RootAccessKeyID: "AKIAWHARFASRESTART01", RootSecretAccessKey: "restart-secret-restart-secret-restart"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return srv, &wharftest.Env{Server: srv, Info: srv.Info(), URL: "http://" + srv.Info().Addr}
+	}
+	srv, env := start()
+	c, ec := applicationautoscaling.NewFromConfig(env.Root()), ecs.NewFromConfig(env.Root())
+	if _, err := ec.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("as")}); err != nil {
+		t.Fatal(err)
+	}
+	registerTD(t, ec, "web", "busybox")
+	if _, err := ec.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("as"), ServiceName: aws.String("web"),
+		TaskDefinition: aws.String("web"), DesiredCount: aws.Int32(0)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RegisterScalableTarget(ctx, &applicationautoscaling.RegisterScalableTargetInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/web"), MinCapacity: aws.Int32(0), MaxCapacity: aws.Int32(5)}); err != nil {
+		t.Fatal(err)
+	}
+	pol, err := c.PutScalingPolicy(ctx, &applicationautoscaling.PutScalingPolicyInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/web"), PolicyName: aws.String("cpu"), PolicyType: aastypes.PolicyTypeTargetTrackingScaling,
+		TargetTrackingScalingPolicyConfiguration: &aastypes.TargetTrackingScalingPolicyConfiguration{TargetValue: aws.Float64(60),
+			PredefinedMetricSpecification: &aastypes.PredefinedMetricSpecification{PredefinedMetricType: aastypes.MetricTypeECSServiceAverageMemoryUtilization}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().Add(3 * time.Second).UTC().Truncate(time.Second).Add(time.Second)
+	if _, err := c.PutScheduledAction(ctx, &applicationautoscaling.PutScheduledActionInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/web"), ScheduledActionName: aws.String("later"), Schedule: aws.String("at(" + at.Format("2006-01-02T15:04:05") + ")"),
+		ScalableTargetAction: &aastypes.ScalableTargetAction{MinCapacity: aws.Int32(2)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the scheduled time to pass while stopped", 10*time.Second, func() bool { return time.Now().After(at) })
+
+	srv, env = start()
+	t.Cleanup(func() { _ = srv.Stop(context.Background()) })
+	c, ec = applicationautoscaling.NewFromConfig(env.Root()), ecs.NewFromConfig(env.Root())
+	waitFor(t, "desiredCount 2 from the scheduled action", 10*time.Second, func() bool {
+		return describeService(t, ec, "as", "web").DesiredCount == 2
+	})
+	pols, err := c.DescribeScalingPolicies(ctx, &applicationautoscaling.DescribeScalingPoliciesInput{ServiceNamespace: nsECS})
+	if err != nil || len(pols.ScalingPolicies) != 1 || aws.ToString(pols.ScalingPolicies[0].PolicyARN) != aws.ToString(pol.PolicyARN) ||
+		len(pols.ScalingPolicies[0].Alarms) != 2 {
+		t.Fatalf("policies after restart: %v %+v", err, pols)
+	}
+	tg, err := c.DescribeScalableTargets(ctx, &applicationautoscaling.DescribeScalableTargetsInput{ServiceNamespace: nsECS})
+	if err != nil || len(tg.ScalableTargets) != 1 || aws.ToInt32(tg.ScalableTargets[0].MinCapacity) != 2 {
+		t.Fatalf("targets after restart: %v %+v", err, tg)
+	}
+}
