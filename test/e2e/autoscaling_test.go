@@ -28,7 +28,9 @@ func TestAutoScalingCLI(t *testing.T) {
 	env := w.env()
 	asService(t, w, env)
 	target := []string{"--service-namespace", "ecs", "--scalable-dimension", "ecs:service:DesiredCount", "--resource-id", "service/as/web"}
-	with := func(args ...string) []string { return append(append([]string{"application-autoscaling"}, args...), target...) }
+	with := func(args ...string) []string {
+		return append(append([]string{"application-autoscaling"}, args...), target...)
+	}
 
 	// Debian's CLI model predates ScalableTargetARN: the answer prints empty.
 	w.mustAWS(env, nil, with("register-scalable-target", "--min-capacity", "1", "--max-capacity", "5")...)
