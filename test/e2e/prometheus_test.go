@@ -225,7 +225,7 @@ func TestManagedCapacityMetrics(t *testing.T) {
 		NetworkMode: types.NetworkModeAwsvpc, RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
 		Cpu: aws.String("256"), Memory: aws.String("512"), ExecutionRoleArn: aws.String(execRole),
 		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("s"), Image: aws.String(busybox), Essential: aws.Bool(true),
-			Command: []string{"sleep", "600"}}}})
+			Command: []string{"sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
