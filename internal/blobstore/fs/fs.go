@@ -21,16 +21,21 @@
 // An upload session starts in memory and writes to ROOT/tmp/ID. A Commit
 // before any Close (a request that carries the whole blob) stores the blob
 // from there, with the same two fsyncs as Put. The first Close after a
-// Write makes the session durable: it fsyncs the data, moves it to
-// ROOT/uploads/ID/data, writes the state file (offset + the digest's
-// encoding.BinaryMarshaler state) atomically and syncs ROOT/uploads. Later
-// Closes fsync the data and replace the state file. ResumeUpload truncates
-// the data back to the recorded offset (bytes written after the last Close
-// were never acknowledged) and restores the hash state, so hashing resumes
-// without re-reading the data.
+// Write makes the session resumable: it moves the data to
+// ROOT/uploads/ID/data and writes the state file (offset + the digest's
+// encoding.BinaryMarshaler state + the boot id) atomically; later Closes
+// replace the state file. Closes do not fsync (where the OS has a boot id,
+// Options.BootID): an acknowledged chunk survives a crash of the process
+// in the page cache, and a session resumed in a later boot is checked
+// first — its data must hash to the recorded state, or it starts over.
+// The one fsync of the data comes at Commit, before the rename.
+// ResumeUpload truncates the data back to the recorded offset (bytes
+// written after the last Close were never acknowledged) and restores the
+// hash state, so hashing resumes without re-reading the data.
 package fs
 
 import (
+	"bytes"
 	"context"
 	"encoding"
 	"encoding/json"
@@ -56,8 +61,9 @@ type Store struct {
 	root string
 	now  func() time.Time
 
-	writeback int64 // see Options.WritebackEvery
-	direct    bool  // see Options.PageCacheOnly
+	writeback int64  // see Options.WritebackEvery
+	direct    bool   // see Options.PageCacheOnly
+	boot      string // see Options.BootID
 
 	mu   sync.Mutex
 	open map[string]bool // upload ids open in this process
@@ -98,6 +104,22 @@ type Options struct {
 	// large bodies are written with O_DIRECT where the filesystem allows
 	// it (see copy.go).
 	PageCacheOnly bool
+	// BootID names the running boot of the OS (default: Linux's
+	// /proc/sys/kernel/random/boot_id). Where there is one, an upload
+	// chunk is acknowledged without an fsync: its bytes and state survive
+	// a crash of the process in the page cache, and a session resumed in
+	// another boot is verified against its recorded hash state first (see
+	// upload.restore). Empty: every Close fsyncs.
+	BootID string
+}
+
+// bootID is this boot's id, or "" where the OS does not tell.
+func bootID() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // DefaultWritebackEvery is the default of Options.WritebackEvery.
@@ -111,7 +133,10 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.WritebackEvery == 0 {
 		opts.WritebackEvery = DefaultWritebackEvery
 	}
-	s := &Store{root: dir, now: opts.Now, open: map[string]bool{}, writeback: opts.WritebackEvery, direct: !opts.PageCacheOnly}
+	if opts.BootID == "" {
+		opts.BootID = bootID()
+	}
+	s := &Store{root: dir, now: opts.Now, open: map[string]bool{}, writeback: opts.WritebackEvery, direct: !opts.PageCacheOnly, boot: opts.BootID}
 	for _, d := range []string{dir, s.path("tmp"), s.path("uploads"), s.path("gc"), s.path(string(blobstore.SHA256)), s.path(string(blobstore.SHA512))} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("blobstore: %w", err)
@@ -439,6 +464,9 @@ type uploadState struct {
 	Algorithm blobstore.Algorithm `json:"algorithm"`
 	Offset    int64               `json:"offset"`
 	HashState []byte              `json:"hashState"` // encoding.BinaryMarshaler of the hash at Offset
+	// Boot is the boot in which the state was saved without an fsync of
+	// the data and the state (empty: both were fsynced).
+	Boot string `json:"boot,omitempty"`
 }
 
 func readState(p string) (uploadState, error) {
@@ -575,6 +603,19 @@ func (u *upload) restore() error {
 	if err != nil {
 		return fmt.Errorf("blobstore: %w", err)
 	}
+	if u.st.Boot != "" && u.st.Boot != u.s.boot && !u.verify(fi.Size()) {
+		// Saved unsynced in a boot that ended: the bytes did not all
+		// reach the disk. The session starts over (the client learns
+		// the offset from the upload's status).
+		if err := u.f.Truncate(0); err != nil {
+			return fmt.Errorf("blobstore: %w", err)
+		}
+		u.st.Offset, u.st.HashState = 0, nil
+		u.n = 0
+		u.dirty = true // the next Close records the reset
+		_, err := u.f.Seek(0, io.SeekStart)
+		return err
+	}
 	if fi.Size() >= u.st.Offset && len(u.st.HashState) > 0 {
 		if err := u.h.(encoding.BinaryUnmarshaler).UnmarshalBinary(u.st.HashState); err == nil {
 			if fi.Size() > u.st.Offset {
@@ -597,6 +638,25 @@ func (u *upload) restore() error {
 	}
 	u.n = n
 	return nil
+}
+
+// verify reports whether the first st.Offset bytes of the data (size
+// bytes long) hash to the recorded state: after a reboot, what was
+// acknowledged without an fsync is trusted only if it is all there.
+func (u *upload) verify(size int64) bool {
+	if size < u.st.Offset || len(u.st.HashState) == 0 {
+		return false
+	}
+	h := u.st.Algorithm.New()
+	if _, err := io.Copy(h, io.NewSectionReader(u.f, 0, u.st.Offset)); err != nil {
+		return false
+	}
+	m, ok := h.(encoding.BinaryMarshaler)
+	if !ok {
+		return false
+	}
+	got, err := m.MarshalBinary()
+	return err == nil && bytes.Equal(got, u.st.HashState)
 }
 
 func (u *upload) ID() string           { return u.id }
@@ -702,9 +762,13 @@ func (u *upload) persist() error {
 		return fmt.Errorf("blobstore: %w", err)
 	}
 	st := u.st
-	st.Offset, st.HashState = u.n, hs
+	st.Offset, st.HashState, st.Boot = u.n, hs, u.s.boot
 	b, _ := json.Marshal(st)
-	if err := writeFileAtomic(filepath.Join(u.dir, "state"), b); err != nil {
+	write := writeFileAtomic
+	if u.s.boot != "" {
+		write = replaceFile
+	}
+	if err := write(filepath.Join(u.dir, "state"), b); err != nil {
 		return fmt.Errorf("blobstore: save upload state: %w", err)
 	}
 	u.st = st
@@ -723,8 +787,13 @@ func (u *upload) Close() error {
 	if !u.dirty && u.n == u.st.Offset {
 		return nil // nothing new to make durable (nor, for a new session, anything at all)
 	}
-	if err := u.f.Sync(); err != nil {
-		return fmt.Errorf("blobstore: sync: %w", err)
+	// With a boot id, the chunk is acknowledged from the page cache (it
+	// survives the process; restore verifies it after a reboot); the
+	// fsync comes once, at Commit.
+	if u.s.boot == "" {
+		if err := u.f.Sync(); err != nil {
+			return fmt.Errorf("blobstore: sync: %w", err)
+		}
 	}
 	if u.durable {
 		return u.persist()
@@ -737,8 +806,11 @@ func (u *upload) Close() error {
 		return fmt.Errorf("blobstore: %w", err)
 	}
 	u.durable = true
-	if err := u.persist(); err != nil { // syncs uploads/ID, so data's entry too
+	if err := u.persist(); err != nil { // syncs uploads/ID (without a boot id), so data's entry too
 		return err
+	}
+	if u.s.boot != "" {
+		return nil
 	}
 	return syncDir(u.s.path("uploads"))
 }
@@ -774,6 +846,20 @@ func syncDir(dir string) error {
 	defer d.Close()
 	if err := d.Sync(); err != nil {
 		return fmt.Errorf("blobstore: sync dir: %w", err)
+	}
+	return nil
+}
+
+// replaceFile replaces p with b atomically for other processes and for a
+// crash of this one (temp file beside it, rename), without fsyncs.
+func replaceFile(p string, b []byte) error {
+	tmp := p + ".new"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		os.Remove(tmp)
+		return err
 	}
 	return nil
 }
