@@ -193,11 +193,14 @@ func (s *Service) startUpload(w http.ResponseWriter, r *http.Request, rt route) 
 		s.fail(w, r, err)
 		return
 	}
-	if _, err := s.GetRepository(ctx, rt.name); err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	q := r.URL.Query()
+	if q.Get("mount") != "" || q.Get("digest") != "" {
+		// (StartUpload checks the repository in its own transaction.)
+		if _, err := s.GetRepository(ctx, rt.name); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	if m := q.Get("mount"); m != "" {
 		if d, err := blobstore.Parse(m); err == nil {
 			ok, err := s.tryMount(ctx, rt.name, q.Get("from"), d)

@@ -22,15 +22,19 @@ import (
 // no file and no fsync, and survives a restart as well as any other
 // acknowledged metadata.
 func (s *Service) StartUpload(ctx context.Context, name string) (string, error) {
-	if _, err := s.GetRepository(ctx, name); err != nil {
-		return "", err
-	}
 	id := blobstore.NewUploadID()
-	return id, s.st.Update(ctx, func(tx store.Tx) error {
+	err := s.st.Update(ctx, func(tx store.Tx) error {
+		if _, err := getRepo(tx, name); err != nil {
+			return err
+		}
 		acct, _ := tenancy.Account(ctx)
 		region, _ := tenancy.Region(ctx)
 		return putJSON(tx, tblUploads, id, uploadRec{Account: acct, Region: region, Repository: name, StartedAt: s.now().UTC()})
 	})
+	if err != nil {
+		return "", err
+	}
+	return id, nil
 }
 
 // AppendUpload appends r to a session; first, when >= 0, must be the
