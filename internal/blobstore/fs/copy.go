@@ -81,13 +81,19 @@ func copyHashing(f *os.File, h hash.Hash, r io.Reader, direct bool, writeback in
 		defer bufPool.Put(bp)
 		return copyBuffered(f, h, r, buf, k, rerr, base, writeback)
 	}
-	h.Write(first)
-	if _, err := f.WriteAt(first, base); err != nil {
-		bufPool.Put(bp)
-		return 0, writeError{err}
+	var n int64
+	if len(first) < len(buf) {
+		// The unaligned head, through the page cache; the pipeline
+		// starts at the aligned offset with an empty buffer.
+		h.Write(first)
+		if _, err := f.WriteAt(first, base); err != nil {
+			bufPool.Put(bp)
+			return 0, writeError{err}
+		}
+		n, k = int64(k), 0
 	}
-	n, err := pipeline(f, h, r, bp, base+int64(k), direct, writeback)
-	n += int64(k)
+	m, err := pipeline(f, h, r, bp, k, base+n, direct, writeback)
+	n += m
 	if _, serr := f.Seek(base+n, io.SeekStart); serr != nil && err == nil {
 		err = writeError{serr}
 	}
@@ -132,9 +138,10 @@ type job struct {
 }
 
 // pipeline reads r into whole buffers from off (aligned), hashing each,
-// while a writer goroutine writes them; bp is the first buffer. It returns
-// once every byte read is written (or the writer failed).
-func pipeline(f *os.File, h hash.Hash, r io.Reader, bp *[]byte, off int64, direct bool, writeback int64) (int64, error) {
+// while a writer goroutine writes them; bp is the first buffer, whose
+// first filled bytes were read already (not hashed yet). It returns once
+// every byte read is written (or the writer failed).
+func pipeline(f *os.File, h hash.Hash, r io.Reader, bp *[]byte, filled int, off int64, direct bool, writeback int64) (int64, error) {
 	w := &pipeWriter{f: f, writeback: writeback, flushed: off}
 	if direct {
 		w.direct = openDirect(f.Name())
@@ -142,7 +149,6 @@ func pipeline(f *os.File, h hash.Hash, r io.Reader, bp *[]byte, off int64, direc
 	defer w.close()
 	jobs := make(chan job, copyBufs)
 	free := make(chan *[]byte, copyBufs)
-	free <- bp
 	for range copyBufs - 1 {
 		free <- bufPool.Get().(*[]byte)
 	}
@@ -164,6 +170,13 @@ func pipeline(f *os.File, h hash.Hash, r io.Reader, bp *[]byte, off int64, direc
 	}()
 	var n int64
 	var rerr error
+	if filled > 0 {
+		h.Write((*bp)[:filled])
+		jobs <- job{bp: bp, n: filled, off: off}
+		n = int64(filled)
+	} else {
+		free <- bp
+	}
 	for {
 		b := <-free
 		if failed.Load() {
