@@ -64,10 +64,22 @@ func (s *Service) HandleAlarmAction(ctx context.Context, alarmARN, policyARN, st
 			return
 		}
 		target := *c.TargetValue
+		// Scale-in only as far as every other target tracking policy of
+		// the target agrees (AWS: the largest capacity wins).
+		var others []func(int) int
+		if low {
+			var ok bool
+			if others, ok = s.otherTracking(ctx, t, name); !ok {
+				req.ScaleInBlocked = true
+			}
+		}
 		req.Desired = func(base int) int {
 			n := decide.TargetTracking(base, metric, target)
 			if high {
 				return max(n, base)
+			}
+			for _, o := range others {
+				n = max(n, o(base))
 			}
 			return min(n, base)
 		}
@@ -133,6 +145,34 @@ func (s *Service) HandleAlarmAction(ctx context.Context, alarmARN, policyARN, st
 	if err != nil && !errors.Is(err, ErrObjectNotFound) {
 		s.log.Error("autoscaling: save cooldown", "resource", t.rid, "err", err)
 	}
+}
+
+// otherTracking returns, for every target tracking policy of t but the
+// named one, the capacity it wants from a base; false when one of them has
+// no datapoint (it cannot agree to a scale-in).
+func (s *Service) otherTracking(ctx context.Context, t targetID, name string) ([]func(int) int, bool) {
+	var pols []*policyDoc
+	err := s.st.View(ctx, func(tx store.Tx) (err error) {
+		pols, _, err = listDocs[policyDoc](tx, "policy/"+t.key()+"|")
+		return err
+	})
+	if err != nil {
+		return nil, false
+	}
+	var out []func(int) int
+	for _, p := range pols {
+		if *p.Policy.PolicyName == name || deref(p.Policy.PolicyType) != targetTracking {
+			continue
+		}
+		c := p.Policy.TargetTrackingScalingPolicyConfiguration
+		v, ok := s.trackedValue(ctx, t, c)
+		if !ok {
+			return nil, false
+		}
+		target := *c.TargetValue
+		out = append(out, func(base int) int { return decide.TargetTracking(base, v, target) })
+	}
+	return out, true
 }
 
 func seconds(v *int32, def int) time.Duration {

@@ -100,7 +100,7 @@ func (e *scalingEnv) register(t *testing.T, min, max int32) {
 // alarms need it, (AWS/ECS is reserved to Wharf's
 // own ECS metrics) every 100 ms of wall time until the returned stop is
 // called; set changes the value.
-func (e *scalingEnv) pump(t *testing.T, v float64) (set func(float64), stop func()) {
+func (e *scalingEnv) pump(t *testing.T, metric string, v float64) (set func(float64), stop func()) {
 	var cur atomic.Value
 	cur.Store(v)
 	done := make(chan struct{})
@@ -115,7 +115,7 @@ func (e *scalingEnv) pump(t *testing.T, v float64) (set func(float64), stop func
 			case <-time.After(100 * time.Millisecond):
 			}
 			_, err := e.cw.PutMetricData(context.Background(), &cloudwatch.PutMetricDataInput{Namespace: aws.String("App"),
-				MetricData: []cwtypes.MetricDatum{{MetricName: aws.String("CPU"), Value: aws.Float64(cur.Load().(float64)), StorageResolution: aws.Int32(1),
+				MetricData: []cwtypes.MetricDatum{{MetricName: aws.String(metric), Value: aws.Float64(cur.Load().(float64)), StorageResolution: aws.Int32(1),
 					Unit: cwtypes.StandardUnitPercent, Dimensions: []cwtypes.Dimension{
 						{Name: aws.String("ClusterName"), Value: aws.String("as")}, {Name: aws.String("ServiceName"), Value: aws.String("web")}}}}})
 			if err != nil {
@@ -420,12 +420,17 @@ func TestAutoScalingAPI(t *testing.T) {
 }
 
 func (e *scalingEnv) putTargetTracking(t *testing.T, target float64, outCooldown, inCooldown int32) string {
+	return e.putTracking(t, "cpu", "CPU", target, outCooldown, inCooldown)
+}
+
+// putTracking puts target tracking policy name on App/metric.
+func (e *scalingEnv) putTracking(t *testing.T, name, metric string, target float64, outCooldown, inCooldown int32) string {
 	t.Helper()
 	out, err := e.aas.PutScalingPolicy(context.Background(), &applicationautoscaling.PutScalingPolicyInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
-		ResourceId: aws.String("service/as/web"), PolicyName: aws.String("cpu"), PolicyType: aastypes.PolicyTypeTargetTrackingScaling,
+		ResourceId: aws.String("service/as/web"), PolicyName: aws.String(name), PolicyType: aastypes.PolicyTypeTargetTrackingScaling,
 		TargetTrackingScalingPolicyConfiguration: &aastypes.TargetTrackingScalingPolicyConfiguration{TargetValue: aws.Float64(target),
 			ScaleOutCooldown: aws.Int32(outCooldown), ScaleInCooldown: aws.Int32(inCooldown),
-			CustomizedMetricSpecification: &aastypes.CustomizedMetricSpecification{Namespace: aws.String("App"), MetricName: aws.String("CPU"),
+			CustomizedMetricSpecification: &aastypes.CustomizedMetricSpecification{Namespace: aws.String("App"), MetricName: aws.String(metric),
 				Statistic: aastypes.MetricStatisticAverage, Dimensions: []aastypes.MetricDimension{
 					{Name: aws.String("ClusterName"), Value: aws.String("as")}, {Name: aws.String("ServiceName"), Value: aws.String("web")}}}}})
 	if err != nil {
@@ -440,7 +445,7 @@ func TestAutoScalingTargetTracking(t *testing.T) {
 	e := startScaling(t, 8, 1)
 	e.register(t, 1, 4)
 	e.putTargetTracking(t, 50, 0, 0)
-	set, _ := e.pump(t, 100)
+	set, _ := e.pump(t, "CPU", 100)
 	// 1 → ceil(1 × 100/50) = 2, then, the alarm staying in ALARM, 2 → 4.
 	e.waitDesired(t, 4, 20*time.Second)
 	acts := e.activities(t)
@@ -469,7 +474,7 @@ func TestAutoScalingCooldownAndBounds(t *testing.T) {
 	e := startScaling(t, 8, 1)
 	e.register(t, 1, 3)
 	e.putTargetTracking(t, 50, 60, 0)
-	e.pump(t, 100)
+	e.pump(t, "CPU", 100)
 	e.waitDesired(t, 3, 30*time.Second)
 	acts := e.activities(t)
 	if len(acts) != 2 || aws.ToString(acts[1].Description) != "Setting desired count to 2." || aws.ToString(acts[0].Description) != "Setting desired count to 3." {
@@ -516,7 +521,7 @@ func TestAutoScalingScaleInPausedDuringDeployment(t *testing.T) {
 	if _, err := e.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("as"), Service: aws.String("web"), TaskDefinition: aws.String("web:2")}); err != nil {
 		t.Fatal(err)
 	}
-	e.pump(t, 10)
+	e.pump(t, "CPU", 10)
 	pol, err := e.aas.DescribeScalingPolicies(ctx, &applicationautoscaling.DescribeScalingPoliciesInput{ServiceNamespace: nsECS, ResourceId: aws.String("service/as/web")})
 	if err != nil || len(pol.ScalingPolicies) != 1 || len(pol.ScalingPolicies[0].Alarms) != 2 {
 		t.Fatalf("policy %v %+v", err, pol)
@@ -703,5 +708,40 @@ func TestAutoScalingSurvivesRestart(t *testing.T) {
 	tg, err := c.DescribeScalableTargets(ctx, &applicationautoscaling.DescribeScalableTargetsInput{ServiceNamespace: nsECS})
 	if err != nil || len(tg.ScalableTargets) != 1 || aws.ToInt32(tg.ScalableTargets[0].MinCapacity) != 2 {
 		t.Fatalf("targets after restart: %v %+v", err, tg)
+	}
+}
+
+// Two target tracking policies: one scales in only as far as the other
+// agrees (the largest capacity wins, as AWS).
+func TestAutoScalingPoliciesAgreeToScaleIn(t *testing.T) {
+	e := startScaling(t, 6, 1)
+	ctx := context.Background()
+	e.register(t, 1, 4)
+	e.putTracking(t, "cpu", "CPU", 50, 0, 0)
+	e.putTracking(t, "mem", "MEM", 50, 0, 0)
+	setCPU, _ := e.pump(t, "CPU", 100)
+	e.pump(t, "MEM", 30)
+	e.waitDesired(t, 4, 20*time.Second)
+	setCPU(10)
+	// CPU alone would go to 1; memory at 30 % of 50 holds 2 (ceil(2 × 30/50)).
+	e.waitDesired(t, 2, 40*time.Second)
+	pol, err := e.aas.DescribeScalingPolicies(ctx, &applicationautoscaling.DescribeScalingPoliciesInput{ServiceNamespace: nsECS,
+		ResourceId: aws.String("service/as/web"), PolicyNames: []string{"cpu"}})
+	if err != nil || len(pol.ScalingPolicies) != 1 || len(pol.ScalingPolicies[0].Alarms) != 2 {
+		t.Fatalf("policy %v %+v", err, pol)
+	}
+	low := aws.ToString(pol.ScalingPolicies[0].Alarms[1].AlarmName)
+	var since time.Time
+	waitFor(t, "the CPU low alarm in ALARM", 40*time.Second, func() bool {
+		out, err := e.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{low}})
+		if err != nil || len(out.MetricAlarms) != 1 {
+			t.Fatalf("alarm %v", err)
+		}
+		since = aws.ToTime(out.MetricAlarms[0].StateUpdatedTimestamp)
+		return out.MetricAlarms[0].StateValue == cwtypes.StateValueAlarm
+	})
+	waitFor(t, "three periods in ALARM", 10*time.Second, func() bool { return e.clock.Now().After(since.Add(30 * time.Second)) })
+	if d := e.desired(t); d != 2 {
+		t.Fatalf("desired %d, want 2: the memory policy does not agree to less", d)
 	}
 }
