@@ -745,3 +745,76 @@ func TestAutoScalingPoliciesAgreeToScaleIn(t *testing.T) {
 		t.Fatalf("desired %d, want 2: the memory policy does not agree to less", d)
 	}
 }
+
+// SuspendedState: a suspended scale-out ignores the alarm (the hook runs
+// within SetAlarmState, so the answer is known when it returns), a
+// suspended scheduled action is skipped, not run later; resumed, the
+// policy acts again.
+func TestAutoScalingSuspended(t *testing.T) {
+	e := startScaling(t, 8, 1)
+	ctx := context.Background()
+	e.register(t, 1, 5)
+	pol, err := e.aas.PutScalingPolicy(ctx, &applicationautoscaling.PutScalingPolicyInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/web"), PolicyName: aws.String("up"), PolicyType: aastypes.PolicyTypeStepScaling,
+		StepScalingPolicyConfiguration: &aastypes.StepScalingPolicyConfiguration{AdjustmentType: aastypes.AdjustmentTypeExactCapacity, Cooldown: aws.Int32(0),
+			StepAdjustments: []aastypes.StepAdjustment{{MetricIntervalLowerBound: aws.Float64(0), ScalingAdjustment: aws.Int32(4)}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("busy"), Namespace: aws.String("App"),
+		MetricName: aws.String("Busy"), Statistic: cwtypes.StatisticMaximum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1),
+		Threshold: aws.Float64(1), ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold, AlarmActions: []string{aws.ToString(pol.PolicyARN)}}); err != nil {
+		t.Fatal(err)
+	}
+	suspend := func(on bool) {
+		t.Helper()
+		if _, err := e.aas.RegisterScalableTarget(ctx, &applicationautoscaling.RegisterScalableTargetInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+			ResourceId: aws.String("service/as/web"), SuspendedState: &aastypes.SuspendedState{
+				DynamicScalingOutSuspended: aws.Bool(on), ScheduledScalingSuspended: aws.Bool(on)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setState := func(v cwtypes.StateValue) {
+		t.Helper()
+		if _, err := e.cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("busy"), StateValue: v, StateReason: aws.String("test")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	suspend(true)
+	setState(cwtypes.StateValueAlarm)
+	if d := e.desired(t); d != 1 {
+		t.Fatalf("scaled out to %d while scale-out is suspended", d)
+	}
+	at := e.clock.Now().Add(20 * time.Second).UTC().Truncate(time.Second)
+	if _, err := e.aas.PutScheduledAction(ctx, &applicationautoscaling.PutScheduledActionInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/web"), ScheduledActionName: aws.String("min3"), Schedule: aws.String("at(" + at.Format("2006-01-02T15:04:05") + ")"),
+		ScalableTargetAction: &aastypes.ScalableTargetAction{MinCapacity: aws.Int32(3)}}); err != nil {
+		t.Fatal(err)
+	}
+	// A witness: service "x" (sorted after "web"), not suspended, with an action at the same
+	// time. Once it ran, the loop's pass (in key order) has seen web's action.
+	if _, err := e.ecs.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("as"), ServiceName: aws.String("x"),
+		TaskDefinition: aws.String("web"), DesiredCount: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.aas.RegisterScalableTarget(ctx, &applicationautoscaling.RegisterScalableTargetInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/x"), MinCapacity: aws.Int32(1), MaxCapacity: aws.Int32(5)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.aas.PutScheduledAction(ctx, &applicationautoscaling.PutScheduledActionInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/x"), ScheduledActionName: aws.String("min3"), Schedule: aws.String("at(" + at.Format("2006-01-02T15:04:05") + ")"),
+		ScalableTargetAction: &aastypes.ScalableTargetAction{MinCapacity: aws.Int32(3)}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the witness's scheduled action", 10*time.Second, func() bool { return describeService(t, e.ecs, "as", "x").DesiredCount == 3 })
+	suspend(false)
+	tg, err := e.aas.DescribeScalableTargets(ctx, &applicationautoscaling.DescribeScalableTargetsInput{ServiceNamespace: nsECS, ResourceIds: []string{"service/as/web"}})
+	if err != nil || aws.ToInt32(tg.ScalableTargets[0].MinCapacity) != 1 || e.desired(t) != 1 || len(e.activities(t)) != 0 {
+		t.Fatalf("suspended scheduled action ran: %v %+v, activities %+v", err, tg, e.activities(t))
+	}
+	setState(cwtypes.StateValueOk)
+	setState(cwtypes.StateValueAlarm)
+	if d := e.desired(t); d != 4 {
+		t.Fatalf("desired %d after resuming, want the exact capacity 4", d)
+	}
+}
