@@ -399,7 +399,7 @@ func (s *Service) policyAlarms(ctx context.Context, d *policyDoc) ([]aas.Alarm, 
 	out := []aas.Alarm{}
 	var token *string
 	for {
-		res, err := s.cw.DescribeAlarms(ctx, &cloudwatchapi.DescribeAlarmsInput{NextToken: token})
+		res, err := s.cw.DescribeAlarms(ctx, &cloudwatchapi.DescribeAlarmsInput{ActionPrefix: d.Policy.PolicyARN, NextToken: token})
 		if err != nil {
 			return nil, err
 		}
