@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	awsiam "github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/smithy-go"
 
 	"github.com/wharfhq/wharf/internal/server"
@@ -817,4 +818,43 @@ func TestAutoScalingSuspended(t *testing.T) {
 	if d := e.desired(t); d != 4 {
 		t.Fatalf("desired %d after resuming, want the exact capacity 4", d)
 	}
+}
+
+// IAM: application-autoscaling:<Operation>, on the scalable target's ARN
+// when the target exists.
+func TestAutoScalingIAM(t *testing.T) {
+	e := startScaling(t, 1, 1)
+	ctx := context.Background()
+	e.register(t, 1, 3)
+	tg, err := e.aas.DescribeScalableTargets(ctx, &applicationautoscaling.DescribeScalableTargetsInput{ServiceNamespace: nsECS})
+	if err != nil || len(tg.ScalableTargets) != 1 {
+		t.Fatal(err)
+	}
+	ic := awsiam.NewFromConfig(e.env.Root())
+	if _, err := ic.CreateUser(ctx, &awsiam.CreateUserInput{UserName: aws.String("scaler")}); err != nil {
+		t.Fatal(err)
+	}
+	doc := `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":"application-autoscaling:Describe*","Resource":"*"},
+		{"Effect":"Allow","Action":"application-autoscaling:RegisterScalableTarget","Resource":"` + aws.ToString(tg.ScalableTargets[0].ScalableTargetARN) + `"}]}`
+	if _, err := ic.PutUserPolicy(ctx, &awsiam.PutUserPolicyInput{UserName: aws.String("scaler"), PolicyName: aws.String("p"), PolicyDocument: aws.String(doc)}); err != nil {
+		t.Fatal(err)
+	}
+	key, err := ic.CreateAccessKey(ctx, &awsiam.CreateAccessKeyInput{UserName: aws.String("scaler")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := applicationautoscaling.NewFromConfig(e.env.Config(aws.ToString(key.AccessKey.AccessKeyId), aws.ToString(key.AccessKey.SecretAccessKey), ""))
+	if _, err := c.DescribeScalableTargets(ctx, &applicationautoscaling.DescribeScalableTargetsInput{ServiceNamespace: nsECS}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RegisterScalableTarget(ctx, &applicationautoscaling.RegisterScalableTargetInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/web"), MaxCapacity: aws.Int32(4)}); err != nil {
+		t.Fatalf("update of the allowed target: %v", err)
+	}
+	_, err = c.PutScalingPolicy(ctx, &applicationautoscaling.PutScalingPolicyInput{ServiceNamespace: nsECS, ScalableDimension: dimECS,
+		ResourceId: aws.String("service/as/web"), PolicyName: aws.String("p"), PolicyType: aastypes.PolicyTypeStepScaling,
+		StepScalingPolicyConfiguration: &aastypes.StepScalingPolicyConfiguration{AdjustmentType: aastypes.AdjustmentTypeChangeInCapacity,
+			StepAdjustments: []aastypes.StepAdjustment{{MetricIntervalLowerBound: aws.Float64(0), ScalingAdjustment: aws.Int32(1)}}}})
+	wantASError(t, err, "AccessDeniedException", "application-autoscaling:PutScalingPolicy")
 }
