@@ -122,11 +122,19 @@ func (s *Service) PutScalingPolicy(ctx context.Context, in *aas.PutScalingPolicy
 			return err
 		}
 		oldAlarms = old.ownedAlarms()
+		oldHigh, oldLow := old.HighAlarm, old.LowAlarm
 		p := &old.Policy
 		p.PolicyType = &typ
 		p.StepScalingPolicyConfiguration = nil
 		p.TargetTrackingScalingPolicyConfiguration = nil
 		old.HighAlarm, old.LowAlarm = "", ""
+		// An updated target tracking policy keeps its alarms' names.
+		orNew := func(name, kind string) string {
+			if name != "" {
+				return name
+			}
+			return "TargetTracking-" + t.rid + "-" + kind + "-" + newUUID()
+		}
 		if typ == stepScaling {
 			p.StepScalingPolicyConfiguration = in.StepScalingPolicyConfiguration
 		} else {
@@ -135,9 +143,9 @@ func (s *Service) PutScalingPolicy(ctx context.Context, in *aas.PutScalingPolicy
 				c.DisableScaleIn = ptr(false)
 			}
 			p.TargetTrackingScalingPolicyConfiguration = &c
-			old.HighAlarm = "TargetTracking-" + t.rid + "-AlarmHigh-" + newUUID()
+			old.HighAlarm = orNew(oldHigh, "AlarmHigh")
 			if !*c.DisableScaleIn {
-				old.LowAlarm = "TargetTracking-" + t.rid + "-AlarmLow-" + newUUID()
+				old.LowAlarm = orNew(oldLow, "AlarmLow")
 			}
 		}
 		doc = old

@@ -341,7 +341,7 @@ func TestAutoScalingAPI(t *testing.T) {
 		t.Fatalf("update policy %v %+v", err, pol2)
 	}
 	al, _ = e.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNamePrefix: aws.String("TargetTracking-service/as/api-")})
-	if len(al.MetricAlarms) != 1 || !strings.Contains(aws.ToString(al.MetricAlarms[0].AlarmName), "-AlarmHigh-") {
+	if len(al.MetricAlarms) != 1 || aws.ToString(al.MetricAlarms[0].AlarmName) != high {
 		t.Fatalf("alarms after DisableScaleIn: %+v", al.MetricAlarms)
 	}
 	// A step policy, described with the user's alarm that invokes it.
