@@ -111,7 +111,9 @@ func (a *Agent) Run(ctx context.Context, newEngine NewEngineFunc) error {
 	if err != nil {
 		return err
 	}
+	a.mu.Lock()
 	a.state = st
+	a.mu.Unlock()
 	if err := a.waitRuntime(ctx); err != nil {
 		return err
 	}

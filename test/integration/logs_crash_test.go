@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"sync"
@@ -81,6 +82,10 @@ func TestLogsCrashDuringPuts(t *testing.T) {
 	t.Logf("acknowledged before kill -9: %v", acked)
 
 	startWharfProc(t, bin, dir, addr)
+	// A new client: the old one's pooled connections died with the server.
+	cfg.HTTPClient = &http.Client{Transport: &http.Transport{}}
+	cfg.RetryMaxAttempts = 3
+	c = cwl.NewFromConfig(cfg)
 	for w := range writers {
 		stream := fmt.Sprint("w", w)
 		var got []string

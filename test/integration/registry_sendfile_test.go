@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -56,7 +57,7 @@ func TestRegistryPullUsesSendfile(t *testing.T) {
 	d := pushBlob(t, e, "zerocopy", blob)
 
 	trace := filepath.Join(tmp, "trace")
-	var stderr bytes.Buffer
+	var stderr lockedBuffer // strace writes it while the test reads it
 	st := exec.Command(straceBin, "-f", "-e", "trace=sendfile", "-o", trace, "-p", strconv.Itoa(p.cmd.Process.Pid))
 	st.Stderr = &stderr
 	if err := st.Start(); err != nil {
@@ -103,6 +104,25 @@ func TestRegistryPullUsesSendfile(t *testing.T) {
 		t.Fatalf("sendfile sent %d bytes in %d calls, want all but at most 512 of the blob's %d; trace:\n%s", sent, calls, len(blob), lastBytes(out, 2000))
 	}
 	t.Logf("sendfile: %d calls, %d bytes for a %d-byte blob", calls, sent, len(blob))
+}
+
+// lockedBuffer is a bytes.Buffer one goroutine may write while another
+// reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // lastBytes is the end of b, at most n bytes.

@@ -124,7 +124,9 @@ func TestFixedAddressAndCPUQuota(t *testing.T) {
 	})
 	ip, mac := fmt.Sprintf("10.251.%d.77", octet), "02:42:0a:fb:00:4d"
 	id := create(t, runtime.ContainerSpec{
-		Command:     []string{"sh", "-c", "cat /sys/fs/cgroup/cpu.max 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us"},
+		// It stays up until stopped: a container that has exited has no
+		// network settings left to inspect.
+		Command:     []string{"sh", "-c", "(cat /sys/fs/cgroup/cpu.max 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us); exec sleep 60"},
 		NetworkMode: name, IPv4Address: ip, MACAddress: mac, NanoCPUs: 500_000_000,
 	}, "fixed")
 	start(t, id)
@@ -134,6 +136,9 @@ func TestFixedAddressAndCPUQuota(t *testing.T) {
 	}
 	if len(st.Networks) != 1 || st.Networks[0].IPAddress != ip || st.Networks[0].MACAddress != mac {
 		t.Errorf("networks = %+v, want %s %s", st.Networks, ip, mac)
+	}
+	if err := c.StopContainer(ctx, id, 0); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := c.WaitContainer(ctx, id); err != nil {
 		t.Fatal(err)
