@@ -1,7 +1,6 @@
 package autoscaling
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -27,8 +26,7 @@ import (
 // and table "autoscaling-tenants" (system): "<account>/<region>" of every
 // tenant that ever registered a target, for the scheduled-action loop.
 var (
-	tblAS      = store.Table{Name: "autoscaling", Scope: store.Regional}
-	tblTenants = store.Table{Name: "autoscaling-tenants", Scope: store.System}
+	tblAS = store.Table{Name: "autoscaling", Scope: store.Regional}
 )
 
 type targetDoc struct {
@@ -111,44 +109,6 @@ func getTarget(tx store.Tx, t targetID) (*targetDoc, int64, error) {
 	return getDoc[targetDoc](tx, targetKey(t), noTarget(t))
 }
 
-func rememberTenant(ctx context.Context, tx store.Tx) error {
-	a, err := tenancy.Account(ctx)
-	if err != nil {
-		return err
-	}
-	r, err := tenancy.Region(ctx)
-	if err != nil {
-		return err
-	}
-	_, err = tx.Put(tblTenants, a+"/"+r, []byte("{}"))
-	return err
-}
-
-func (s *Service) forEachTenant(ctx context.Context, fn func(ctx context.Context) error) error {
-	var keys []string
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		items, err := tx.Scan(tblTenants, "", "", 0)
-		for _, it := range items {
-			keys = append(keys, it.Key)
-		}
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	var errsList []error
-	for _, k := range keys {
-		acct, region, ok := strings.Cut(k, "/")
-		if !ok {
-			continue
-		}
-		if err := fn(tenancy.With(ctx, acct, region)); err != nil {
-			errsList = append(errsList, err)
-		}
-	}
-	return errors.Join(errsList...)
-}
-
 // tokenMark starts every pagination token, so a token this server did not
 // issue is refused.
 const tokenMark = "wharf-as1:"
@@ -184,3 +144,6 @@ func page[T any](items []T, keyOf func(T) string, token *string, max *int32) ([]
 	}
 	return items[start:end], next, nil
 }
+
+// tenants lists the tenants with state here, for the background loop.
+var tenants = tenancy.NewIndex("autoscaling-tenants")

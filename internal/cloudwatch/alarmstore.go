@@ -23,8 +23,7 @@ import (
 // and table "cloudwatch-tenants" (system): "<account>/<region>" for every
 // tenant that ever had an alarm, so the evaluation loop can find them.
 var (
-	tblCW      = store.Table{Name: "cloudwatch", Scope: store.Regional}
-	tblTenants = store.Table{Name: "cloudwatch-tenants", Scope: store.System}
+	tblCW = store.Table{Name: "cloudwatch", Scope: store.Regional}
 )
 
 // historyRetention is how long alarm history is kept, as CloudWatch.
@@ -108,20 +107,5 @@ func historyItem(name, typ, summary, data string, t time.Time) cloudwatchapi.Ala
 		HistorySummary: &summary, HistoryData: &data, Timestamp: &t}
 }
 
-// rememberTenant records the tenant of ctx for the evaluation loop.
-func rememberTenant(ctx context.Context, tx store.Tx) error {
-	a, err := tenancy.Account(ctx)
-	if err != nil {
-		return err
-	}
-	r, err := tenancy.Region(ctx)
-	if err != nil {
-		return err
-	}
-	key := a + "/" + r
-	if _, err := tx.Get(tblTenants, key); err == nil {
-		return nil
-	}
-	_, err = tx.Put(tblTenants, key, []byte("{}"))
-	return err
-}
+// tenants lists the tenants with state here, for the background loop.
+var tenants = tenancy.NewIndex("cloudwatch-tenants")

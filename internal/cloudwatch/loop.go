@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/wharfhq/wharf/api/cloudwatchapi"
 	"github.com/wharfhq/wharf/internal/cloudwatch/tsdb"
 	"github.com/wharfhq/wharf/internal/store"
-	"github.com/wharfhq/wharf/internal/tenancy"
 )
 
 // maintenanceEvery is how often the loop expires old buckets, checkpoints
@@ -60,7 +58,7 @@ func (s *Service) maintain(ctx context.Context, now time.Time) {
 		s.log.Error("cloudwatch: checkpoint metrics", "err", err)
 	}
 	swept := 0
-	err := s.forEachTenant(ctx, func(ctx context.Context) error {
+	err := tenants.ForEach(ctx, s.st, func(ctx context.Context) error {
 		return s.st.Update(ctx, func(tx store.Tx) error {
 			k, err := sweepHistory(tx, now)
 			swept += k
@@ -71,31 +69,6 @@ func (s *Service) maintain(ctx context.Context, now time.Time) {
 		s.log.Error("cloudwatch: sweep alarm history", "err", err)
 	}
 	s.log.Debug("cloudwatch maintenance", "expired_buckets", n, "history_items_swept", swept)
-}
-
-func (s *Service) forEachTenant(ctx context.Context, fn func(ctx context.Context) error) error {
-	var keys []string
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		items, err := tx.Scan(tblTenants, "", "", 0)
-		for _, it := range items {
-			keys = append(keys, it.Key)
-		}
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	var errsList []error
-	for _, k := range keys {
-		acct, region, ok := strings.Cut(k, "/")
-		if !ok {
-			continue
-		}
-		if err := fn(tenancy.With(ctx, acct, region)); err != nil {
-			errsList = append(errsList, err)
-		}
-	}
-	return errors.Join(errsList...)
 }
 
 func (s *Service) markEvaluated(alarmARN string, now time.Time) {
@@ -122,7 +95,7 @@ func (s *Service) due(alarmARN string, p time.Duration, now time.Time) bool {
 
 // EvaluateAlarms evaluates every alarm that is due at now, of every tenant.
 func (s *Service) EvaluateAlarms(ctx context.Context, now time.Time) error {
-	return s.forEachTenant(ctx, func(ctx context.Context) error {
+	return tenants.ForEach(ctx, s.st, func(ctx context.Context) error {
 		var all []*alarmDoc
 		if err := s.st.View(ctx, func(tx store.Tx) (err error) { all, err = listAlarms(tx, ""); return err }); err != nil {
 			return err
