@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -15,60 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
+
+	"github.com/wharfhq/wharf/internal/wharftest"
 )
-
-// promScrape fetches and parses url (a /metrics endpoint); nil when it
-// does not answer.
-func promScrape(t testing.TB, url string) map[string]*dto.MetricFamily {
-	t.Helper()
-	c := &http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get(url)
-	if err != nil {
-		return nil
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", url, resp.Status)
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("parse %s: %v", url, err)
-	}
-	return mfs
-}
-
-// promValue is the value of name{labels} (counters, gauges; a histogram's
-// sample count), and whether there is such a series.
-func promValue(mfs map[string]*dto.MetricFamily, name string, labels map[string]string) (float64, bool) {
-	mf := mfs[name]
-	if mf == nil {
-		return 0, false
-	}
-next:
-	for _, m := range mf.GetMetric() {
-		have := map[string]string{}
-		for _, lp := range m.GetLabel() {
-			have[lp.GetName()] = lp.GetValue()
-		}
-		for k, v := range labels {
-			if have[k] != v {
-				continue next
-			}
-		}
-		switch {
-		case m.Gauge != nil:
-			return m.GetGauge().GetValue(), true
-		case m.Counter != nil:
-			return m.GetCounter().GetValue(), true
-		case m.Histogram != nil:
-			return float64(m.GetHistogram().GetSampleCount()), true
-		}
-	}
-	return 0, false
-}
 
 // promCheck is one expectation of a scrape: name{labels} satisfies ok.
 type promCheck struct {
@@ -86,13 +34,13 @@ func promWait(t testing.TB, url string, limit time.Duration, checks ...promCheck
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for {
-		mfs := promScrape(t, url)
+		mfs := wharftest.Scrape(t, url)
 		var bad []string
 		if mfs == nil {
 			bad = append(bad, "no answer")
 		} else {
 			for _, c := range checks {
-				if v, ok := promValue(mfs, c.name, c.labels); !ok || !c.ok(v) {
+				if v, ok := wharftest.MetricValue(mfs, c.name, c.labels); !ok || !c.ok(v) {
 					bad = append(bad, fmt.Sprintf("%s%v = %v (present %v), want %s", c.name, c.labels, v, ok, c.want))
 				}
 			}
@@ -181,10 +129,10 @@ func TestAgentMetricsEndpoint(t *testing.T) {
 		promCheck{"wharf_agent_containers_stopped_total", nil, equal(1), "1"},
 		promCheck{"wharf_agent_reports_total", map[string]string{"kind": "task", "result": "sent"}, atLeast(2), ">= 2 (RUNNING, STOPPED)"},
 	)
-	if v, _ := promValue(mfs, "wharf_agent_image_pulls_total", map[string]string{"result": "failure"}); v != 0 {
+	if v, _ := wharftest.MetricValue(mfs, "wharf_agent_image_pulls_total", map[string]string{"result": "failure"}); v != 0 {
 		t.Errorf("failed pulls = %v", v)
 	}
-	last, _ := promValue(mfs, "wharf_agent_last_poll_timestamp_seconds", nil)
+	last, _ := wharftest.MetricValue(mfs, "wharf_agent_last_poll_timestamp_seconds", nil)
 	if age := time.Since(time.Unix(int64(last), 0)); age < 0 || age > 30*time.Second {
 		t.Errorf("last poll %s ago (%s)", age, strconv.FormatFloat(last, 'f', 3, 64))
 	}

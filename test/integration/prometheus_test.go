@@ -3,7 +3,6 @@ package integration
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"testing"
 	"time"
 
@@ -13,8 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/wharfhq/wharf/internal/server"
 	"github.com/wharfhq/wharf/internal/wharftest"
@@ -23,49 +20,11 @@ import (
 // scrape fetches and parses the server's /metrics.
 func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
 	t.Helper()
-	resp, err := http.Get(url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics: %s", resp.Status)
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("parse /metrics: %v", err)
+	mfs := wharftest.Scrape(t, url+"/metrics")
+	if mfs == nil {
+		t.Fatalf("nothing answers at %s/metrics", url)
 	}
 	return mfs
-}
-
-// sample is the value of name{labels} in mfs, and whether it is there.
-func sample(mfs map[string]*dto.MetricFamily, name string, labels map[string]string) (float64, bool) {
-	mf := mfs[name]
-	if mf == nil {
-		return 0, false
-	}
-next:
-	for _, m := range mf.GetMetric() {
-		have := map[string]string{}
-		for _, lp := range m.GetLabel() {
-			have[lp.GetName()] = lp.GetValue()
-		}
-		for k, v := range labels {
-			if have[k] != v {
-				continue next
-			}
-		}
-		switch {
-		case m.Gauge != nil:
-			return m.GetGauge().GetValue(), true
-		case m.Counter != nil:
-			return m.GetCounter().GetValue(), true
-		case m.Histogram != nil:
-			return float64(m.GetHistogram().GetSampleCount()), true
-		}
-	}
-	return 0, false
 }
 
 // TestPrometheusGauges drives ECS, CloudWatch and the API with the SDK and
@@ -120,7 +79,7 @@ func TestPrometheusGauges(t *testing.T) {
 			mfs := scrape(t, env.URL)
 			var bad []string
 			for _, w := range ws {
-				if v, ok := sample(mfs, w.name, w.labels); !ok || v != w.value {
+				if v, ok := wharftest.MetricValue(mfs, w.name, w.labels); !ok || v != w.value {
 					bad = append(bad, fmt.Sprintf("%s%v = %v (present %v), want %v", w.name, w.labels, v, ok, w.value))
 				}
 			}
@@ -190,7 +149,7 @@ func TestPrometheusGauges(t *testing.T) {
 			t.Errorf("/metrics has no %s", name)
 		}
 	}
-	if v, _ := sample(mfs, "wharf_state_store_bytes", nil); v <= 0 {
+	if v, _ := wharftest.MetricValue(mfs, "wharf_state_store_bytes", nil); v <= 0 {
 		t.Errorf("wharf_state_store_bytes = %v", v)
 	}
 }
