@@ -230,7 +230,7 @@ func (s *Service) Stop() {
 
 // RunScheduled runs every scheduled action due at now, of every tenant.
 func (s *Service) RunScheduled(ctx context.Context, now time.Time) error {
-	return s.forEachTenant(ctx, func(ctx context.Context) error {
+	return tenants.ForEach(ctx, s.st, func(ctx context.Context) error {
 		var docs []*scheduledDoc
 		err := s.st.View(ctx, func(tx store.Tx) (err error) {
 			docs, _, err = listDocs[scheduledDoc](tx, "scheduled/")

@@ -58,7 +58,7 @@ func (s *Service) RegisterScalableTarget(ctx context.Context, in *aas.RegisterSc
 				CreationTime: &now, SuspendedState: &aas.SuspendedState{DynamicScalingInSuspended: &f,
 					DynamicScalingOutSuspended: ptr(false), ScheduledScalingSuspended: ptr(false)},
 			}, Tags: in.Tags}
-			if err := rememberTenant(ctx, tx); err != nil {
+			if err := tenants.Remember(ctx, tx); err != nil {
 				return err
 			}
 		case err != nil:

@@ -39,7 +39,7 @@ func (s *Service) PutMetricAlarm(ctx context.Context, in *cloudwatchapi.PutMetri
 		if err != nil && !errors.Is(err, ErrResourceNotFound) {
 			return err
 		}
-		if err := rememberTenant(ctx, tx); err != nil {
+		if err := tenants.Remember(ctx, tx); err != nil {
 			return err
 		}
 		a := cloudwatchapi.MetricAlarm{

@@ -39,7 +39,7 @@ func (c promCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c promCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descIngested, prometheus.CounterValue, float64(c.s.ingest.api.Load()), "api")
 	ch <- prometheus.MustNewConstMetric(descIngested, prometheus.CounterValue, float64(c.s.ingest.wharf.Load()), "wharf")
-	err := c.s.forEachTenant(context.Background(), func(ctx context.Context) error {
+	err := tenants.ForEach(context.Background(), c.s.st, func(ctx context.Context) error {
 		counts := map[string]int{StateOK: 0, StateAlarm: 0, StateInsufficientData: 0}
 		err := c.s.st.View(ctx, func(tx store.Tx) error {
 			all, err := listAlarms(tx, "")
