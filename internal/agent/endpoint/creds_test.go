@@ -17,7 +17,7 @@ import (
 var sampleCreds = agentproto.Credentials{
 	RoleARN: "arn:aws:iam::000000000000:role/app", AccessKeyID: "ASIAEXAMPLE0000001",
 	SecretAccessKey: "secret/key+1", SessionToken: "session-token-1",
-	Expiration: time.Date(2026, 11, 26, 9, 0, 0, 0, time.FixedZone("CET", 3600)),
+	Expiration: time.Date(2099, 11, 26, 9, 0, 0, 0, time.FixedZone("CET", 3600)), // far ahead: SDKs refuse expired credentials
 }
 
 func TestCredentialsDocument(t *testing.T) {
@@ -38,7 +38,7 @@ func TestCredentialsDocument(t *testing.T) {
 	}
 	want := map[string]any{
 		"RoleArn": "arn:aws:iam::000000000000:role/app", "AccessKeyId": "ASIAEXAMPLE0000001",
-		"SecretAccessKey": "secret/key+1", "Token": "session-token-1", "Expiration": "2026-11-26T08:00:00Z",
+		"SecretAccessKey": "secret/key+1", "Token": "session-token-1", "Expiration": "2099-11-26T08:00:00Z",
 	}
 	m := v.(map[string]any)
 	if !slices.Equal(keys(m), keys(want)) {
