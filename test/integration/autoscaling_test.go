@@ -634,15 +634,23 @@ func TestAutoScalingScheduledActions(t *testing.T) {
 	if now := e.clock.Now(); now.Before(start) {
 		t.Fatalf("rate() ran at %s, before its StartTime %s", now, start)
 	}
-	var causes []string
-	for _, a := range e.activities(t) {
-		causes = append(causes, aws.ToString(a.Cause)+": "+aws.ToString(a.Description))
-	}
 	want := []string{
 		"maximum capacity was set to 2: Setting desired count to 2.",
 		"scheduled action name calm was triggered: Setting min capacity to 2 and max capacity to 2",
 		"minimum capacity was set to 3: Setting desired count to 3.",
 		"scheduled action name busy was triggered: Setting min capacity to 3 and max capacity to 6",
+	}
+	// The service's desired count changes before the activity that says
+	// so is recorded: wait for the activity too.
+	var causes []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		causes = causes[:0]
+		for _, a := range e.activities(t) {
+			causes = append(causes, aws.ToString(a.Cause)+": "+aws.ToString(a.Description))
+		}
+		if strings.Join(causes, "\n") == strings.Join(want, "\n") || time.Now().After(deadline) {
+			break
+		}
 	}
 	if strings.Join(causes, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("activities:\n%s", strings.Join(causes, "\n"))
