@@ -173,6 +173,12 @@ func (f *follower) read(ctx context.Context, from Position, out chan<- Line) {
 	last := from
 	backoff := minBackoff
 	for ctx.Err() == nil {
+		// Lines up to resume were sent before this (re)open. Within one
+		// stream timestamps need not grow: stdout and stderr are stamped
+		// by separate readers in Docker, so a stderr line can follow
+		// stdout lines stamped after it. Only lines already sent are
+		// skipped, never one that is merely older than its predecessor.
+		resume := last
 		opts := wrt.LogOptions{Follow: true, Since: last.Time}
 		st, err := f.s.cfg.Logs.ContainerLogs(ctx, f.c.RuntimeID, opts)
 		if errors.Is(err, wrt.ErrNotFound) {
@@ -201,10 +207,12 @@ func (f *follower) read(ctx context.Context, from Position, out chan<- Line) {
 			}
 			backoff = minBackoff
 			pos := p.Next(e.Time)
-			if !pos.After(last) {
+			if !pos.After(resume) {
 				continue
 			}
-			last = pos
+			if pos.After(last) {
+				last = pos
+			}
 			select {
 			case out <- Line{Time: e.Time, Text: e.Line, Pos: pos}:
 			case <-ctx.Done():
