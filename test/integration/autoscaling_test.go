@@ -88,6 +88,30 @@ func (e *scalingEnv) waitDesired(t *testing.T, want int32, d time.Duration) {
 	waitFor(t, fmt.Sprintf("desiredCount %d", want), d, func() bool { return e.desired(t) == want })
 }
 
+// waitLowAlarm waits for the low alarm of the target's only target
+// tracking policy (or of the one named in names) to be in ALARM, and
+// returns when it entered that state.
+func (e *scalingEnv) waitLowAlarm(t *testing.T, what string, names []string) time.Time {
+	t.Helper()
+	ctx := context.Background()
+	pol, err := e.aas.DescribeScalingPolicies(ctx, &applicationautoscaling.DescribeScalingPoliciesInput{ServiceNamespace: nsECS,
+		ResourceId: aws.String("service/as/web"), PolicyNames: names})
+	if err != nil || len(pol.ScalingPolicies) != 1 || len(pol.ScalingPolicies[0].Alarms) != 2 {
+		t.Fatalf("policy %v %+v", err, pol)
+	}
+	low := aws.ToString(pol.ScalingPolicies[0].Alarms[1].AlarmName)
+	var since time.Time
+	waitFor(t, what, 40*time.Second, func() bool {
+		out, err := e.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{low}})
+		if err != nil || len(out.MetricAlarms) != 1 {
+			t.Fatalf("alarm %v", err)
+		}
+		since = aws.ToTime(out.MetricAlarms[0].StateUpdatedTimestamp)
+		return out.MetricAlarms[0].StateValue == cwtypes.StateValueAlarm
+	})
+	return since
+}
+
 func (e *scalingEnv) register(t *testing.T, min, max int32) {
 	t.Helper()
 	if _, err := e.aas.RegisterScalableTarget(context.Background(), &applicationautoscaling.RegisterScalableTargetInput{
@@ -523,20 +547,7 @@ func TestAutoScalingScaleInPausedDuringDeployment(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.pump(t, "CPU", 10)
-	pol, err := e.aas.DescribeScalingPolicies(ctx, &applicationautoscaling.DescribeScalingPoliciesInput{ServiceNamespace: nsECS, ResourceId: aws.String("service/as/web")})
-	if err != nil || len(pol.ScalingPolicies) != 1 || len(pol.ScalingPolicies[0].Alarms) != 2 {
-		t.Fatalf("policy %v %+v", err, pol)
-	}
-	low := aws.ToString(pol.ScalingPolicies[0].Alarms[1].AlarmName)
-	var since time.Time
-	waitFor(t, "the low alarm in ALARM", 40*time.Second, func() bool {
-		out, err := e.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{low}})
-		if err != nil || len(out.MetricAlarms) != 1 {
-			t.Fatalf("alarm %v", err)
-		}
-		since = aws.ToTime(out.MetricAlarms[0].StateUpdatedTimestamp)
-		return out.MetricAlarms[0].StateValue == cwtypes.StateValueAlarm
-	})
+	since := e.waitLowAlarm(t, "the low alarm in ALARM", nil)
 	// Three more periods in ALARM, each invoking the policy again.
 	waitFor(t, "three periods in ALARM", 10*time.Second, func() bool { return e.clock.Now().After(since.Add(30 * time.Second)) })
 	if d := e.desired(t); d != 3 {
@@ -724,7 +735,6 @@ func TestAutoScalingSurvivesRestart(t *testing.T) {
 // agrees (the largest capacity wins, as AWS).
 func TestAutoScalingPoliciesAgreeToScaleIn(t *testing.T) {
 	e := startScaling(t, 6, 1)
-	ctx := context.Background()
 	e.register(t, 1, 4)
 	e.putTracking(t, "cpu", "CPU", 50, 0, 0)
 	e.putTracking(t, "mem", "MEM", 50, 0, 0)
@@ -734,21 +744,7 @@ func TestAutoScalingPoliciesAgreeToScaleIn(t *testing.T) {
 	setCPU(10)
 	// CPU alone would go to 1; memory at 30 % of 50 holds 2 (ceil(2 × 30/50)).
 	e.waitDesired(t, 2, 40*time.Second)
-	pol, err := e.aas.DescribeScalingPolicies(ctx, &applicationautoscaling.DescribeScalingPoliciesInput{ServiceNamespace: nsECS,
-		ResourceId: aws.String("service/as/web"), PolicyNames: []string{"cpu"}})
-	if err != nil || len(pol.ScalingPolicies) != 1 || len(pol.ScalingPolicies[0].Alarms) != 2 {
-		t.Fatalf("policy %v %+v", err, pol)
-	}
-	low := aws.ToString(pol.ScalingPolicies[0].Alarms[1].AlarmName)
-	var since time.Time
-	waitFor(t, "the CPU low alarm in ALARM", 40*time.Second, func() bool {
-		out, err := e.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{low}})
-		if err != nil || len(out.MetricAlarms) != 1 {
-			t.Fatalf("alarm %v", err)
-		}
-		since = aws.ToTime(out.MetricAlarms[0].StateUpdatedTimestamp)
-		return out.MetricAlarms[0].StateValue == cwtypes.StateValueAlarm
-	})
+	since := e.waitLowAlarm(t, "the CPU low alarm in ALARM", []string{"cpu"})
 	waitFor(t, "three periods in ALARM", 10*time.Second, func() bool { return e.clock.Now().After(since.Add(30 * time.Second)) })
 	if d := e.desired(t); d != 2 {
 		t.Fatalf("desired %d, want 2: the memory policy does not agree to less", d)
