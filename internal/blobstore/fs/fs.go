@@ -205,6 +205,10 @@ func infoOf(d blobstore.Digest, fi os.FileInfo) blobstore.Info {
 	return blobstore.Info{Digest: d, Size: fi.Size(), ModTime: fi.ModTime(), Version: fileVersion(fi)}
 }
 
+// sequentialHintSize is the size from which Open advises sequential reads:
+// layers are read whole, front to back.
+const sequentialHintSize = 1 << 20
+
 // Open implements blobstore.Provider; the Blob is an *os.File.
 func (s *Store) Open(ctx context.Context, d blobstore.Digest) (blobstore.Blob, blobstore.Info, error) {
 	if err := checkDigest(d); err != nil {
@@ -221,6 +225,9 @@ func (s *Store) Open(ctx context.Context, d blobstore.Digest) (blobstore.Blob, b
 	if err != nil {
 		f.Close()
 		return nil, blobstore.Info{}, fmt.Errorf("blobstore: %w", err)
+	}
+	if fi.Size() >= sequentialHintSize {
+		adviseSequential(f, fi.Size())
 	}
 	return f, infoOf(d, fi), nil
 }
