@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -227,7 +228,7 @@ func (c Config) Validate() error {
 	if c.ReservedMemoryMiB < 0 {
 		errs = append(errs, errors.New("--reserved-memory must not be negative"))
 	}
-	if c.S3Endpoint != "" && !strings.HasPrefix(c.S3Endpoint, "http://") && !strings.HasPrefix(c.S3Endpoint, "https://") {
+	if u, err := url.Parse(c.S3Endpoint); c.S3Endpoint != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 		errs = append(errs, fmt.Errorf("--s3-endpoint %q: want a URL like http://10.0.0.5:9000", c.S3Endpoint))
 	}
 	if c.PollWait < 0 || c.PollWait > time.Minute {

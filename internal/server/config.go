@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"time"
 
 	"github.com/wharfhq/wharf/internal/tenancy"
@@ -145,6 +146,11 @@ func (c *Config) Validate() error {
 		c.ECSMetricsPeriod = time.Minute
 	case c.ECSMetricsPeriod < time.Second || c.ECSMetricsPeriod%time.Second != 0:
 		problems = append(problems, fmt.Errorf("--ecs-metrics-period %s: want whole seconds, at least 1s", c.ECSMetricsPeriod))
+	}
+	if c.S3Endpoint != "" {
+		if u, err := url.Parse(c.S3Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			problems = append(problems, fmt.Errorf("--s3-endpoint %q: want a URL like http://10.0.0.5:9000", c.S3Endpoint))
+		}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
