@@ -146,6 +146,10 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.fail(w, r, c, apiErr)
 		return
 	}
+	if limit, ok := c.svc.MaxBody[c.opName]; ok && len(raw) > limit {
+		e.fail(w, r, c, &protocol.APIError{Code: "RequestEntityTooLarge", Message: fmt.Sprintf("Request size %d exceeded %d bytes", len(raw), limit), Status: http.StatusRequestEntityTooLarge, Sender: true})
+		return
+	}
 
 	// Authenticate: the signature covers the bytes as sent (compressed).
 	res, err := e.verifier.Verify(r.Context(), r, raw)

@@ -49,6 +49,11 @@ type Service struct {
 	// datapoints) that CloudTrail does not keep either and that would cost
 	// more to record than to serve.
 	AuditOmit map[string][]string
+	// MaxBody bounds, per operation, the request body as sent (compressed
+	// or not) where AWS documents a limit below the edge's MaxBodyBytes:
+	// CloudWatch PutMetricData's 1 MB. A larger body is refused with
+	// RequestEntityTooLarge (413), as AWS does.
+	MaxBody map[string]int
 }
 
 func (s *Service) actionPrefix() string {

@@ -2,6 +2,8 @@ package integration
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/wharfhq/wharf/internal/server"
 	"github.com/wharfhq/wharf/internal/wharftest"
@@ -437,5 +440,39 @@ func TestCloudWatchMetricsSurviveRestart(t *testing.T) {
 		StartTime: aws.Time(ts), EndTime: aws.Time(ts.Add(time.Minute)), Period: aws.Int32(60), Statistics: []cwtypes.Statistic{"Sum", "SampleCount"}})
 	if err != nil || len(st.Datapoints) != 1 || aws.ToFloat64(st.Datapoints[0].Sum) != 10 || aws.ToFloat64(st.Datapoints[0].SampleCount) != 4 {
 		t.Fatalf("after restart: %+v, %v", st, err)
+	}
+}
+
+// PutMetricData requests are limited to 1 MB as sent, as in CloudWatch:
+// larger ones get RequestEntityTooLarge (413), smaller ones are stored. The
+// SDK gzips bodies it sends (over 10 KiB); the test turns that off once to
+// send a body over the limit, and checks the same data gzipped is accepted.
+func TestCloudWatchPutMetricDataSizeLimit(t *testing.T) {
+	env := wharftest.Start(t)
+	ctx := context.Background()
+	data := func(valueLen int) []cwtypes.MetricDatum {
+		var md []cwtypes.MetricDatum
+		for i := range 1000 {
+			v := fmt.Sprintf("%04d%s", i, strings.Repeat("v", valueLen-4))
+			md = append(md, cwtypes.MetricDatum{MetricName: aws.String("big"), Value: aws.Float64(1), Dimensions: dims("d", v)})
+		}
+		return md
+	}
+	plain := cloudwatch.NewFromConfig(env.Root(), func(o *cloudwatch.Options) { o.DisableRequestCompression = true })
+	_, err := plain.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("App"), MetricData: data(1024)})
+	var re *smithyhttp.ResponseError
+	if err == nil || apiCode(t, err) != "RequestEntityTooLarge" || !errors.As(err, &re) || re.HTTPStatusCode() != 413 || !strings.Contains(err.Error(), "exceeded 1048576 bytes") {
+		t.Fatalf("1000 datapoints with 1 KiB dimension values, uncompressed: got %v, want RequestEntityTooLarge (413)", err)
+	}
+	if _, err := plain.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("App"), MetricData: data(512)}); err != nil {
+		t.Fatalf("≈ 0.6 MB uncompressed: %v", err)
+	}
+	gz := cloudwatch.NewFromConfig(env.Root())
+	if _, err := gz.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("App"), MetricData: data(1024)}); err != nil {
+		t.Fatalf("the same 1 MB+ of data gzipped: %v", err)
+	}
+	out, err := gz.ListMetrics(ctx, &cloudwatch.ListMetricsInput{Namespace: aws.String("App"), MetricName: aws.String("big")})
+	if err != nil || len(out.Metrics) != 500 || out.NextToken == nil {
+		t.Fatalf("ListMetrics: %d metrics (want a first page of 500 of 2,000), %v", len(out.Metrics), err)
 	}
 }
