@@ -226,8 +226,12 @@ func TestServiceRollingUpdate10OnDocker(t *testing.T) {
 			NetworkMode: types.NetworkModeAwsvpc, RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
 			Cpu: aws.String("256"), Memory: aws.String("512"), ExecutionRoleArn: aws.String(execRole),
 			ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String(busybox), Essential: aws.Bool(true),
-				Command:     []string{"sleep", "3600"},
-				HealthCheck: &types.HealthCheck{Command: []string{"CMD-SHELL", "true"}, Interval: aws.Int32(5), Timeout: aws.Int32(4), Retries: aws.Int32(5)}}}})
+				Command: []string{"sleep", "3600"},
+				// an init forwards StopTask's SIGTERM to sleep, which as PID 1
+				// would ignore it: the old tasks then stop at once instead of
+				// after the 30 s stop timeout, which would be most of the figure.
+				LinuxParameters: &types.LinuxParameters{InitProcessEnabled: aws.Bool(true)},
+				HealthCheck:     &types.HealthCheck{Command: []string{"CMD-SHELL", "true"}, Interval: aws.Int32(5), Timeout: aws.Int32(4), Retries: aws.Int32(5)}}}})
 		if err != nil {
 			t.Fatal(err)
 		}
