@@ -67,13 +67,20 @@ type agentProc struct {
 }
 
 // startAgent runs `wharf agent` in h, against the wharf at port, joining
-// cluster, with its state in dataDir.
+// cluster, with its state in dataDir, polling every 2 s.
 func startAgent(t testing.TB, w *wharf, h *host, cluster, az, dataDir string) *agentProc {
+	t.Helper()
+	return startAgentArgs(t, w, h, cluster, az, dataDir, "--poll-wait", "2s")
+}
+
+// startAgentArgs is startAgent with the agent's own defaults and extra
+// arguments.
+func startAgentArgs(t testing.TB, w *wharf, h *host, cluster, az, dataDir string, extra ...string) *agentProc {
 	t.Helper()
 	_, port, _ := strings.Cut(w.addr, ":")
 	a := &agentProc{t: t, h: h, dataDir: dataDir,
-		args: []string{"netns", "exec", h.name, binary, "agent", "--endpoint", "http://" + h.hostIP + ":" + port, "--cluster", cluster,
-			"--data-dir", dataDir, "--availability-zone", az, "--poll-wait", "2s", "--log-level", "debug"},
+		args: append([]string{"netns", "exec", h.name, binary, "agent", "--endpoint", "http://" + h.hostIP + ":" + port, "--cluster", cluster,
+			"--data-dir", dataDir, "--availability-zone", az, "--log-level", "debug"}, extra...),
 		env: []string{"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(w.dataDir, "credentials"),
 			"AWS_CONFIG_FILE=" + filepath.Join(w.dataDir, "config"), "HOME=" + dataDir, "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}}
 	a.start()
@@ -164,6 +171,23 @@ func startWharfListening(t testing.TB, args ...string) *wharf {
 	return w
 }
 
+// agentCluster starts a wharf that agent hosts can reach (no FARGATE
+// capacity; extra flags appended), pushes the test images, and creates
+// cluster; it returns the wharf, its SDK config, an ECS client and the
+// busybox image's reference.
+func agentCluster(t testing.TB, cluster string, flags ...string) (*wharf, aws.Config, *ecs.Client, string) {
+	t.Helper()
+	w := startWharfListening(t, append([]string{"--fargate", "off"}, flags...)...)
+	cfg := w.sdk()
+	removeTaskContainers(t, w, cluster)
+	_, busybox := w.pushImages(cfg)
+	client := ecs.NewFromConfig(cfg)
+	if _, err := client.CreateCluster(context.Background(), &ecs.CreateClusterInput{ClusterName: aws.String(cluster)}); err != nil {
+		t.Fatal(err)
+	}
+	return w, cfg, client, busybox
+}
+
 // instances lists the cluster's container instances.
 func instances(t testing.TB, client *ecs.Client, cluster string) []types.ContainerInstance {
 	t.Helper()
@@ -207,15 +231,8 @@ func taskContainers(t testing.TB, taskARN string) []string {
 // is noticed and its task reported stopped.
 func TestAgentsOnTwoHosts(t *testing.T) {
 	needDocker(t)
-	w := startWharfListening(t, "--instance-lost-timeout", "8s", "--fargate", "off")
-	cfg := w.sdk()
+	w, _, client, busybox := agentCluster(t, "fleet", "--instance-lost-timeout", "8s")
 	ctx := context.Background()
-	removeTaskContainers(t, w, "fleet")
-	_, busybox := w.pushImages(cfg)
-	client := ecs.NewFromConfig(cfg)
-	if _, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("fleet")}); err != nil {
-		t.Fatal(err)
-	}
 	h1, h2 := newHost(t, 1), newHost(t, 2)
 	a1 := startAgent(t, w, h1, "fleet", "us-east-1a", t.TempDir())
 	a2 := startAgent(t, w, h2, "fleet", "us-east-1b", t.TempDir())
@@ -316,10 +333,16 @@ func instanceOf(t testing.TB, client *ecs.Client, taskARN string) string {
 	return aws.ToString(tk.ContainerInstanceArn)
 }
 
-// zoneOf is an instance's ecs.availability-zone attribute.
+// zoneOf is an instance's ecs.availability-zone attribute in "fleet".
 func zoneOf(t testing.TB, client *ecs.Client, inst string) string {
 	t.Helper()
-	for _, ci := range instances(t, client, "fleet") {
+	return zoneOfIn(t, client, "fleet", inst)
+}
+
+// zoneOfIn is an instance's ecs.availability-zone attribute in cluster.
+func zoneOfIn(t testing.TB, client *ecs.Client, cluster, inst string) string {
+	t.Helper()
+	for _, ci := range instances(t, client, cluster) {
 		if aws.ToString(ci.ContainerInstanceArn) != inst {
 			continue
 		}
@@ -378,15 +401,8 @@ func waitServiceTasks(t testing.TB, client *ecs.Client, cluster, service, what s
 // moves a REPLICA service's task off it.
 func TestServicesOnAgents(t *testing.T) {
 	needDocker(t)
-	w := startWharfListening(t, "--fargate", "off")
-	cfg := w.sdk()
+	w, _, client, busybox := agentCluster(t, "fleet")
 	ctx := context.Background()
-	removeTaskContainers(t, w, "fleet")
-	_, busybox := w.pushImages(cfg)
-	client := ecs.NewFromConfig(cfg)
-	if _, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("fleet")}); err != nil {
-		t.Fatal(err)
-	}
 	startAgent(t, w, newHost(t, 4), "fleet", "us-east-1a", t.TempDir())
 	startAgent(t, w, newHost(t, 5), "fleet", "us-east-1b", t.TempDir())
 	deadline := time.Now().Add(30 * time.Second)

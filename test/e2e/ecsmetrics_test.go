@@ -117,16 +117,9 @@ func tail(s string, n int) string {
 // resources.
 func TestECSMetricsOnAgent(t *testing.T) {
 	needDocker(t)
-	w := startWharfListening(t, "--fargate", "off", "--ecs-metrics-period", "10s")
-	cfg := w.sdk()
+	w, _, client, busybox := agentCluster(t, "ec2m", "--ecs-metrics-period", "10s")
 	env := w.env()
 	ctx := context.Background()
-	removeTaskContainers(t, w, "ec2m")
-	_, busybox := w.pushImages(cfg)
-	client := ecs.NewFromConfig(cfg)
-	if _, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("ec2m")}); err != nil {
-		t.Fatal(err)
-	}
 	startAgent(t, w, newHost(t, 7), "ec2m", "us-east-1a", t.TempDir())
 	deadline := time.Now().Add(30 * time.Second)
 	var insts []types.ContainerInstance

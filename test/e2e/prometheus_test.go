@@ -60,15 +60,8 @@ func promWait(t testing.TB, url string, limit time.Duration, checks ...promCheck
 // that port from tasks, and counts what running a task did.
 func TestAgentMetricsEndpoint(t *testing.T) {
 	needDocker(t)
-	w := startWharfListening(t, "--fargate", "off")
-	cfg := w.sdk()
+	w, _, client, busybox := agentCluster(t, "prom")
 	ctx := context.Background()
-	removeTaskContainers(t, w, "prom")
-	_, busybox := w.pushImages(cfg)
-	client := ecs.NewFromConfig(cfg)
-	if _, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("prom")}); err != nil {
-		t.Fatal(err)
-	}
 	h := newHost(t, 8)
 	_, port, _ := bytes.Cut([]byte(w.addr), []byte(":"))
 	dataDir := t.TempDir()
