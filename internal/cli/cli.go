@@ -119,7 +119,7 @@ func up(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.SparseManifests, "registry-sparse-manifests", false, "accept manifests whose layers or index children were never pushed (OCI allows it; ECR refuses it)")
 	fs.DurationVar(&cfg.AuditRetention, "audit-retention", 90*24*time.Hour, "how long the audit log (CloudTrail LookupEvents) keeps events")
 	fs.DurationVar(&cfg.StoppedTaskRetention, "stopped-task-retention", time.Hour, "how long stopped ECS tasks stay describable before they are deleted")
-	fs.DurationVar(&cfg.InstanceLostTimeout, "instance-lost-timeout", 30*time.Second, "how long a container instance's agent may stay silent before its tasks are stopped")
+	fs.DurationVar(&cfg.InstanceLostTimeout, "instance-lost-timeout", server.DefaultInstanceLostTimeout, "how long a container instance's agent may stay silent (counted from the end of its last poll) before its tasks are stopped and replaced")
 	fs.StringVar(&cfg.ManagedCapacity, "fargate", "on", "run FARGATE tasks on the local Docker Engine (on) or refuse them (off)")
 	fs.StringVar(&cfg.MetadataAddress, "metadata-address", "", "where FARGATE tasks reach the task metadata and credentials endpoint (default 169.254.170.2:80, as on ECS; needs root)")
 	fs.StringVar(&cfg.S3Endpoint, "s3-endpoint", "", "S3-compatible endpoint (path-style) FARGATE tasks' environmentFiles are downloaded from (default none: such tasks stop)")

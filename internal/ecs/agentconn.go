@@ -17,8 +17,15 @@ import (
 // The decisions (judgeAgents) are pure; the loop applies them.
 //
 // Last polls are kept in memory only: after a control-plane restart every
-// instance known to the store gets one timeout of grace, measured from the
-// server's start, before it is judged.
+// instance known to the store gets a grace (restartGrace, or the lost
+// timeout if longer), measured from the server's start, before it is
+// judged.
+
+// restartGrace is the least time a restarted control plane gives the
+// agents it knew to poll again before judging them: an agent that could
+// not reach it retries with a backoff of up to 10 s plus jitter, so it may
+// take that long to notice the control plane is back.
+const restartGrace = 30 * time.Second
 
 // Stop codes and reasons of tasks whose host is lost.
 const (
@@ -201,11 +208,14 @@ func (s *Service) loadAgents(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Seen at start + (grace − lost timeout): judged lost no sooner than
+	// restartGrace after the start, whatever the timeout.
+	seen := s.agents.started.Add(max(0, restartGrace-s.lostTimeout))
 	s.agents.mu.Lock()
 	defer s.agents.mu.Unlock()
 	for _, k := range keys {
 		if q, ok := parseQueueKey(k); ok {
-			s.agents.get(q, s.agents.started)
+			s.agents.get(q, seen)
 		}
 	}
 	s.agents.loaded = true

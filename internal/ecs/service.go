@@ -13,6 +13,11 @@ import (
 	"github.com/wharfhq/wharf/internal/store"
 )
 
+// DefaultInstanceLostTimeout is how long, by default, an agent may stay
+// silent before its instance shows disconnected and its tasks are stopped
+// (Options.AgentTimeout, Options.InstanceLostTimeout).
+const DefaultInstanceLostTimeout = 15 * time.Second
+
 // Options configure a Service.
 type Options struct {
 	// Now is the clock (default time.Now). Every time the service records
@@ -27,10 +32,13 @@ type Options struct {
 	// (default one hour, as ECS).
 	StoppedTaskRetention time.Duration
 	// AgentTimeout is how long an instance's agent may go without polling
-	// before the instance shows agentConnected=false (default 30 s).
+	// before the instance shows agentConnected=false (default 15 s).
 	AgentTimeout time.Duration
 	// InstanceLostTimeout is how long an agent may go without polling
-	// before its instance is lost and its tasks are stopped (default 30 s).
+	// before its instance is lost and its tasks are stopped (default 15 s:
+	// silence is counted from the end of the agent's last poll, which for
+	// a host lost mid-poll is up to the agent's poll wait, 10 s by default,
+	// after the loss; 15 s keeps replacements within 30 s of a host's loss).
 	InstanceLostTimeout time.Duration
 	// TaskSubnet is the subnet awsvpc tasks get their addresses from
 	// (default DefaultTaskSubnet, 10.213.0.0/16; gateway .1).
@@ -85,10 +93,10 @@ func New(st store.Store, opts Options) *Service {
 		opts.StoppedTaskRetention = time.Hour
 	}
 	if opts.AgentTimeout <= 0 {
-		opts.AgentTimeout = 30 * time.Second
+		opts.AgentTimeout = DefaultInstanceLostTimeout
 	}
 	if opts.InstanceLostTimeout <= 0 {
-		opts.InstanceLostTimeout = 30 * time.Second
+		opts.InstanceLostTimeout = DefaultInstanceLostTimeout
 	}
 	pool, err := newSubnetPool(opts.TaskSubnet)
 	if err != nil {

@@ -14,8 +14,13 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/wharfhq/wharf/internal/ecs"
 	"github.com/wharfhq/wharf/internal/tenancy"
 )
+
+// DefaultInstanceLostTimeout is the default of --instance-lost-timeout
+// (and of the agent timeout): see ecs.DefaultInstanceLostTimeout.
+const DefaultInstanceLostTimeout = ecs.DefaultInstanceLostTimeout
 
 // Config is everything a Wharf server needs to start.
 type Config struct {
@@ -43,10 +48,12 @@ type Config struct {
 	// before the maintenance loop deletes them (default one hour, as ECS).
 	StoppedTaskRetention time.Duration
 	// AgentTimeout is how long a container instance's agent may go without
-	// polling before the instance shows agentConnected=false (default 30 s).
+	// polling before the instance shows agentConnected=false (default
+	// DefaultInstanceLostTimeout).
 	AgentTimeout time.Duration
 	// InstanceLostTimeout is how long an agent may go without polling
-	// before its instance is lost and its tasks are stopped (default 30 s).
+	// before its instance is lost and its tasks are stopped (default
+	// DefaultInstanceLostTimeout).
 	InstanceLostTimeout time.Duration
 	// TargetTrackingPeriod is the period of the alarms Application Auto
 	// Scaling target tracking policies create (default 60 s, as AWS;
