@@ -130,6 +130,9 @@ func (s *Service) CreateRepository(ctx context.Context, r Repository) (Repositor
 	r.CreatedAt = s.now().UTC().Truncate(time.Millisecond)
 	b, _ := json.Marshal(r)
 	err := s.update(ctx, r.Name, func(tx store.Tx) error {
+		if err := repoTenants.Remember(ctx, tx); err != nil {
+			return err
+		}
 		_, err := tx.PutIf(tblRepos, r.Name, b, 0)
 		return err
 	})
