@@ -28,8 +28,9 @@ func openDirect(p string) *os.File {
 // to end, and starts reading its first readAheadLimit bytes now. A layer
 // written with O_DIRECT is not in the page cache, so its first pull is
 // served from disk, and with the default 128 KiB readahead window sendfile
-// waits on small reads one after another: 400-600 MB/s here, 640-920 with
-// the hints (docs/benchmarks.md). The rest of a larger file is left to the
+// waits on small reads one after another (400-600 MB/s on a disk that
+// reads 1.3+ GB/s in large requests; docs/benchmarks.md has what the
+// hints gave here, within the noise). The rest of a larger file is left to the
 // (doubled) sequential readahead, so that the hint never holds the response
 // back for long.
 func adviseSequential(f *os.File, size int64) {
