@@ -81,8 +81,17 @@ func TestAWSCLIServiceWaiters(t *testing.T) {
 	t.Logf("services-stable after scaling to 3 returned in %v", time.Since(start).Round(time.Second))
 	d := describe()
 	if s := d.Services[0]; s.RunningCount != 3 || len(s.Deployments) != 1 || s.Deployments[0].Status != "PRIMARY" ||
-		s.Deployments[0].RolloutState != "COMPLETED" || !strings.Contains(s.Events[0].Message, "(service web) has reached a steady state.") {
+		s.Deployments[0].RolloutState != "COMPLETED" {
 		t.Fatalf("after the waiter: %+v", s)
+	}
+	// The waiter looks at the counts only; the scheduler records the steady
+	// state on its next pass (1 s), which may come after the waiter's check.
+	deadline = time.Now().Add(10 * time.Second)
+	for ; !strings.Contains(d.Services[0].Events[0].Message, "(service web) has reached a steady state."); d = describe() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no steady-state event after scaling to 3: %+v", d.Services[0])
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	// A service that does not exist is a terminal failure (MISSING).
 	if r := w.aws(env, "ecs", "wait", "services-stable", "--cluster", "web", "--services", "ghost"); r.code == 0 ||
