@@ -214,6 +214,15 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// CheckS3Endpoint checks an --s3-endpoint value (empty: none): an http or
+// https URL with a host. `wharf up` checks its own flag with it too.
+func CheckS3Endpoint(endpoint string) error {
+	if u, err := url.Parse(endpoint); endpoint != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		return fmt.Errorf("--s3-endpoint %q: want a URL like http://10.0.0.5:9000", endpoint)
+	}
+	return nil
+}
+
 // Validate checks c, with messages that say what to change.
 func (c Config) Validate() error {
 	var errs []error
@@ -228,8 +237,8 @@ func (c Config) Validate() error {
 	if c.ReservedMemoryMiB < 0 {
 		errs = append(errs, errors.New("--reserved-memory must not be negative"))
 	}
-	if u, err := url.Parse(c.S3Endpoint); c.S3Endpoint != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
-		errs = append(errs, fmt.Errorf("--s3-endpoint %q: want a URL like http://10.0.0.5:9000", c.S3Endpoint))
+	if err := CheckS3Endpoint(c.S3Endpoint); err != nil {
+		errs = append(errs, err)
 	}
 	if c.PollWait < 0 || c.PollWait > time.Minute {
 		errs = append(errs, errors.New("--poll-wait must be between 0 and 1m"))

@@ -11,9 +11,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/url"
 	"time"
 
+	"github.com/wharfhq/wharf/internal/agent"
 	"github.com/wharfhq/wharf/internal/ecs"
 	"github.com/wharfhq/wharf/internal/tenancy"
 )
@@ -154,10 +154,8 @@ func (c *Config) Validate() error {
 	case c.ECSMetricsPeriod < time.Second || c.ECSMetricsPeriod%time.Second != 0:
 		problems = append(problems, fmt.Errorf("--ecs-metrics-period %s: want whole seconds, at least 1s", c.ECSMetricsPeriod))
 	}
-	if c.S3Endpoint != "" {
-		if u, err := url.Parse(c.S3Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			problems = append(problems, fmt.Errorf("--s3-endpoint %q: want a URL like http://10.0.0.5:9000", c.S3Endpoint))
-		}
+	if err := agent.CheckS3Endpoint(c.S3Endpoint); err != nil {
+		problems = append(problems, err)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
